@@ -1,0 +1,1 @@
+"""article-qa: extractive question answering over news articles, with cited answer spans."""

@@ -1,0 +1,3 @@
+from qa.cli import main
+
+raise SystemExit(main())

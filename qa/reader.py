@@ -1,0 +1,185 @@
+"""Extractive reader: finds answer spans in passages with any `AutoModelForQuestionAnswering` checkpoint.
+
+transformers 5 has no question-answering pipeline, so window splitting and span decoding live here.
+Scores are probabilities: each window's start and end logits are softmax-normalised over its context
+tokens plus [CLS] (the "no answer" position), so spans from different windows and passages compare.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Span:
+    """An answer span inside one passage; `start`/`end` are character offsets into that passage."""
+
+    text: str
+    score: float
+    passage_index: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the reader found for one question: spans best first, and how likely no passage answers it."""
+
+    spans: list[Span]
+    no_answer_score: float
+
+    @property
+    def best(self) -> Span | None:
+        return self.spans[0] if self.spans else None
+
+
+def best_spans(
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    context_mask: np.ndarray,
+    max_answer_tokens: int,
+    top_n: int = 20,
+) -> tuple[list[tuple[int, int, float]], float]:
+    """Decode one window: ([(start_token, end_token, probability)] best first, no-answer probability).
+
+    Only tokens where `context_mask` is true may start or end a span, so a span never covers the
+    question, special tokens or padding; `end - start < max_answer_tokens`. Position 0 is [CLS].
+    """
+    allowed = context_mask.copy()
+    allowed[0] = True
+    log_start = _log_softmax(start_logits, allowed)
+    log_end = _log_softmax(end_logits, allowed)
+    null = float(np.exp(log_start[0] + log_end[0]))
+    context = np.flatnonzero(context_mask)
+    if context.size == 0:
+        return [], null
+    n = min(top_n, context.size)
+    starts = context[np.argsort(-log_start[context])[:n]]
+    ends = context[np.argsort(-log_end[context])[:n]]
+    spans = [
+        (int(s), int(e), float(np.exp(log_start[s] + log_end[e])))
+        for s in starts
+        for e in ends
+        if s <= e < s + max_answer_tokens
+    ]
+    spans.sort(key=lambda t: -t[2])
+    return spans, null
+
+
+def _log_softmax(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    masked = np.where(allowed, logits.astype(np.float64), -np.inf)
+    top = masked.max()
+    return masked - (top + np.log(np.exp(masked - top).sum()))
+
+
+class ExtractiveReader:
+    """Reads passages for a question and returns ranked answer spans plus a no-answer score."""
+
+    def __init__(
+        self,
+        model: str | Path,
+        *,
+        max_length: int = 384,
+        stride: int = 128,
+        max_answer_tokens: int = 30,
+        max_question_tokens: int = 64,
+        batch_size: int = 32,
+    ) -> None:
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+        self.name = str(model)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.name)
+        if not self.tokenizer.is_fast:
+            raise ValueError(f"reader {self.name}: a fast tokenizer is needed for character offsets")
+        # Shipped weights are fp16 to keep the repo small; CPUs compute in fp32.
+        self.model = AutoModelForQuestionAnswering.from_pretrained(self.name, dtype=torch.float32).eval()
+        self.max_length = min(max_length, self.tokenizer.model_max_length)
+        self.stride = stride
+        self.max_answer_tokens = max_answer_tokens
+        self.max_question_tokens = max_question_tokens
+        self.batch_size = batch_size
+
+    def read(self, question: str, passages: Sequence[str], top_k: int = 5) -> Reading:
+        return self.read_many([(question, passages)], top_k=top_k)[0]
+
+    def read_many(self, items: Sequence[tuple[str, Sequence[str]]], top_k: int = 5) -> list[Reading]:
+        """Read several questions at once (evaluation); windows are batched across them."""
+        pairs: list[tuple[int, int]] = []  # (item, passage) per tokenised pair
+        questions, contexts = [], []
+        for i, (question, passages) in enumerate(items):
+            question = self._clip_question(question)
+            if not passages:
+                raise ValueError("no passages to read")
+            for j, passage in enumerate(passages):
+                if passage.strip():
+                    pairs.append((i, j))
+                    questions.append(question)
+                    contexts.append(passage)
+        enc = self.tokenizer(
+            questions,
+            contexts,
+            truncation="only_second",
+            max_length=self.max_length,
+            stride=self.stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            padding=False,
+        )
+        start_logits, end_logits = self._forward(enc)
+        found: list[list[Span]] = [[] for _ in items]
+        null = [1.0 for _ in items]
+        for w, pair_index in enumerate(enc["overflow_to_sample_mapping"]):
+            item, passage_index = pairs[pair_index]
+            context = contexts[pair_index]
+            offsets = enc["offset_mapping"][w]
+            mask = np.array([sid == 1 for sid in enc.sequence_ids(w)])
+            spans, window_null = best_spans(start_logits[w], end_logits[w], mask, self.max_answer_tokens)
+            # The question is answerable if any window answers it: keep the least confident "no".
+            null[item] = min(null[item], window_null)
+            for s, e, p in spans[: top_k * 2]:
+                a, b = offsets[s][0], offsets[e][1]
+                found[item].append(Span(context[a:b], p, passage_index, a, b))
+        return [Reading(_dedupe(spans)[:top_k], null[i]) for i, spans in enumerate(found)]
+
+    def _clip_question(self, question: str) -> str:
+        question = question.strip()
+        if not question:
+            raise ValueError("the question is empty")
+        enc = self.tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
+        if len(enc["input_ids"]) > self.max_question_tokens:
+            question = question[: enc["offset_mapping"][self.max_question_tokens - 1][1]]
+        return question
+
+    @torch.inference_mode()
+    def _forward(self, enc) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in enc]
+        n = len(enc["input_ids"])
+        # Similar lengths share a batch so little compute goes to padding.
+        order = sorted(range(n), key=lambda i: len(enc["input_ids"][i]))
+        starts: list[np.ndarray] = [None] * n  # type: ignore[list-item]
+        ends: list[np.ndarray] = [None] * n  # type: ignore[list-item]
+        for b in range(0, n, self.batch_size):
+            idx = order[b : b + self.batch_size]
+            batch = self.tokenizer.pad({k: [enc[k][i] for i in idx] for k in keys}, return_tensors="pt")
+            out = self.model(**batch)
+            for row, i in enumerate(idx):
+                length = len(enc["input_ids"][i])
+                starts[i] = out.start_logits[row, :length].float().numpy()
+                ends[i] = out.end_logits[row, :length].float().numpy()
+        return starts, ends
+
+
+def _dedupe(spans: list[Span]) -> list[Span]:
+    """Best first; overlapping windows find the same span twice, keep its best score."""
+    seen: dict[tuple[int, int, int], Span] = {}
+    for span in sorted(spans, key=lambda s: -s.score):
+        seen.setdefault((span.passage_index, span.start, span.end), span)
+    return list(seen.values())
