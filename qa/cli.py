@@ -37,10 +37,106 @@ def _train_reader(args) -> int:
     return 0
 
 
+def _settings(args):
+    return load_settings(
+        corpus_dir=Path(args.corpus) if getattr(args, "corpus", None) else None,
+        index_dir=Path(args.index) if getattr(args, "index", None) else None,
+        top_k=getattr(args, "top_k", None),
+    )
+
+
+def _index(args) -> int:
+    from qa.answering import Pipeline
+
+    pipeline = Pipeline.load(_settings(args), show_progress=True)
+    m = pipeline.index.manifest
+    for s in pipeline.skipped:
+        print(f"skipped: {s.reason}", file=sys.stderr)
+    print(f"index at {pipeline.settings.index_dir}: {m['articles']} articles, {m['passages']} passages")
+    return 0
+
+
+def response_record(response) -> dict:
+    return {
+        "question": response.question,
+        "answers": [
+            {
+                "text": a.text,
+                "score": round(a.score, 4),
+                "article_id": a.citation.article_id,
+                "title": a.citation.title,
+                "start": a.citation.start,
+                "end": a.citation.end,
+                "passage": a.citation.passage,
+            }
+            for a in response.answers
+        ],
+        "abstained": response.abstained,
+    }
+
+
+def _ask(args) -> int:
+    from qa.answering import EmptyQuestion, Pipeline
+
+    pipeline = Pipeline.load(_settings(args))
+    status = 0
+    for question in args.questions:
+        try:
+            response = pipeline.ask(question)
+        except EmptyQuestion as err:
+            print(json.dumps({"question": question, "error": str(err)}) if args.json else f"error: {err}")
+            status = 2
+            continue
+        if args.json:
+            print(json.dumps(response_record(response), ensure_ascii=False))
+            continue
+        print(f"Q: {response.question}")
+        if response.abstained:
+            print("A: I couldn't find this in the articles.")
+        for a in response.answers[: 1 if response.abstained else None]:
+            label = "closest" if response.abstained else "A"
+            print(f"{label}: {a.text}  ({a.score:.0%})  [{a.citation.title} #{a.citation.passage_index}]")
+    return status
+
+
+def _eval_squad(args) -> int:
+    from qa.answering import build_reader
+    from qa.evaluation import evaluate_squad_reader
+
+    settings = _settings(args)
+    out = Path(args.out or f"runs/eval-{Path(args.file).stem}-{args.mode}")
+    report = evaluate_squad_reader(Path(args.file), build_reader(settings), out, args.limit, settings.min_answer_score)
+    print(json.dumps(report, indent=2))
+    print(f"report and predictions in {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m qa", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="build (or refresh) the passage index for a corpus folder")
+    p.add_argument("--corpus", help="folder of .txt/.md articles (default: seeds/)")
+    p.add_argument("--index", help="index folder (default: index/)")
+    p.set_defaults(func=_index)
+
+    p = sub.add_parser("ask", help="answer questions over the indexed articles")
+    p.add_argument("questions", nargs="+", metavar="QUESTION")
+    p.add_argument("--corpus", help="folder of articles the index is built from (default: seeds/)")
+    p.add_argument("--index", help="index folder (default: index/)")
+    p.add_argument("--top-k", type=int, help="passages to read")
+    p.add_argument("--json", action="store_true", help="one JSON object per question")
+    p.set_defaults(func=_ask)
+
+    p = sub.add_parser("eval", help="offline evaluation")
+    evals = p.add_subparsers(dest="suite", required=True)
+    e = evals.add_parser("squad", help="a SQuAD-format file (v1.1 or v2.0 style)")
+    e.add_argument("file")
+    e.add_argument("--mode", choices=["reader"], default="reader", help="reader: the gold paragraph is given")
+    e.add_argument("--limit", type=int, help="only the first N questions")
+    e.add_argument("--out", help="folder for report.json and predictions.json")
+    e.set_defaults(func=_eval_squad)
 
     p = sub.add_parser("train-reader", help="fine-tune the extractive reader on SQuAD-format files")
     p.add_argument("--out", default="runs/reader")
@@ -62,8 +158,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_libraries() -> None:
+    # Model-loading progress bars drown the CLI's own output.
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _quiet_libraries()
     logging.basicConfig(level=logging.INFO if args.verbose or args.command == "train-reader" else logging.WARNING,
                         format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     try:

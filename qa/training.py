@@ -205,7 +205,7 @@ def train_reader(recipe: Recipe, out_dir: Path, init: str | None = None, save_ev
             optimizer.zero_grad(set_to_none=True)
             step += 1
             seen_tokens += int(batch["attention_mask"].sum())
-            running.append(float(loss))
+            running.append(loss.item())
             if step % log_every == 0 or step == total:
                 elapsed = time.time() - started
                 mean = sum(running) / len(running)

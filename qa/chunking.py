@@ -1,0 +1,144 @@
+"""Articles -> passages: cleaned, sentence-aware, overlapping, each mapped back to the original text.
+
+Cleaning drops the title line, blank lines and exact repeats of an earlier line (news pages often
+print a photo caption twice) and collapses whitespace; a passage's `runs` keep every word's offset
+into the original article, so answers can always be cited as `article.text[start:end]`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Sequence
+
+from qa.schema import Article, Passage
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    start: int  # into Article.text
+
+
+def body_lines(article: Article) -> list[list[Word]]:
+    """Lines after the title, as words with offsets; blank and repeated lines dropped."""
+    lines: list[list[Word]] = []
+    seen: set[str] = set()
+    title_seen = False
+    for m in re.finditer(r"[^\r\n]+", article.text):
+        words = [Word(w.group(), m.start() + w.start()) for w in re.finditer(r"\S+", m.group())]
+        if not words:
+            continue
+        key = " ".join(w.text for w in words)
+        if not title_seen:
+            title_seen = True
+            seen.add(key)
+            continue
+        if key in seen:
+            continue
+        seen.add(key)
+        lines.append(words)
+    return lines
+
+
+@lru_cache(maxsize=1)
+def _segmenter():
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+def sentences(line: list[Word]) -> list[list[Word]]:
+    """Split one line into sentences (pysbd, rule-based, no model download)."""
+    text = " ".join(w.text for w in line)
+    starts, pos = [], 0
+    for w in line:
+        starts.append(pos)
+        pos += len(w.text) + 1
+    out: list[list[Word]] = []
+    i = 0
+    for span in _segmenter().segment(text):
+        group = []
+        while i < len(line) and starts[i] < span.end:
+            group.append(line[i])
+            i += 1
+        if group:
+            out.append(group)
+    if i < len(line):
+        out.append(line[i:])
+    return out
+
+
+def chunk_article(article: Article, count_tokens: TokenCounter, max_tokens: int, overlap_tokens: int) -> list[Passage]:
+    """Pack whole sentences into passages of at most `max_tokens`, repeating up to `overlap_tokens` of
+    trailing sentences at the start of the next passage so an answer on a boundary is seen whole."""
+    units: list[list[Word]] = []
+    for line in body_lines(article):
+        for sentence in sentences(line):
+            units += _split_long(sentence, count_tokens, max_tokens)
+    if not units:
+        return []
+    sizes = [sum(count_tokens([w.text for w in u])) for u in units]
+    passages: list[Passage] = []
+    i = 0
+    while i < len(units):
+        j, total = i, 0
+        while j < len(units) and (j == i or total + sizes[j] <= max_tokens):
+            total += sizes[j]
+            j += 1
+        passages.append(_passage(article.id, len(passages), [w for u in units[i:j] for w in u]))
+        if j >= len(units):
+            break
+        k, tail = j, 0
+        while k - 1 > i and tail + sizes[k - 1] <= overlap_tokens:
+            k -= 1
+            tail += sizes[k]
+        i = k
+    return passages
+
+
+def _split_long(words: list[Word], count_tokens: TokenCounter, max_tokens: int) -> list[list[Word]]:
+    """A sentence longer than a passage is cut between words."""
+    counts = count_tokens([w.text for w in words])
+    if sum(counts) <= max_tokens:
+        return [words]
+    pieces, current, size = [], [], 0
+    for w, c in zip(words, counts):
+        if current and size + c > max_tokens:
+            pieces.append(current)
+            current, size = [], 0
+        current.append(w)
+        size += c
+    pieces.append(current)
+    return pieces
+
+
+def _passage(article_id: str, index: int, words: list[Word]) -> Passage:
+    runs, parts, pos = [], [], 0
+    for w in words:
+        runs.append((pos, w.start))
+        parts.append(w.text)
+        pos += len(w.text) + 1
+    last = words[-1]
+    return Passage(
+        article_id=article_id,
+        index=index,
+        text=" ".join(parts),
+        start=words[0].start,
+        end=last.start + len(last.text),
+        runs=tuple(runs),
+    )
+
+
+def token_counter(tokenizer) -> TokenCounter:
+    """Token counts per word with a Hugging Face tokenizer (WordPiece never merges across spaces)."""
+
+    def count(words: Sequence[str]) -> list[int]:
+        if not words:
+            return []
+        return [len(ids) for ids in tokenizer(list(words), add_special_tokens=False)["input_ids"]]
+
+    return count

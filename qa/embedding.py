@@ -1,0 +1,44 @@
+"""Sentence embeddings for passages and questions (any sentence-transformers path or hub id)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+
+class Embedder:
+    def __init__(self, name: str) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.name = name
+        self.model = SentenceTransformer(name, device="cpu")
+        self.dimension = int(self.model.get_embedding_dimension())
+
+    @property
+    def identity(self) -> str:
+        """What an index records to know it was built by this model, wherever the model is installed."""
+        path = Path(self.name)
+        if path.is_dir() and (path / "config.json").exists():
+            digest = hashlib.sha256((path / "config.json").read_bytes())
+            for weights in sorted(path.glob("*.safetensors"))[:1]:
+                digest.update(str(weights.stat().st_size).encode())
+            return f"{path.name}:{digest.hexdigest()[:16]}"
+        return self.name
+
+    @property
+    def tokenizer(self):
+        return self.model.tokenizer
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        """Unit-length float32 rows, so inner product is cosine similarity."""
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=32,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -1,0 +1,156 @@
+"""The persisted passage index: FAISS inner product over unit vectors, plus the passages and articles.
+
+A manifest records what built it (embedder, dimension, chunking, corpus fingerprint, format version)
+and a checksum of every file. `open_index` rebuilds an index that is stale, from another model, or
+corrupt instead of failing, and files are replaced only after a new build is complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from qa.chunking import chunk_article, token_counter
+from qa.config import Settings
+from qa.corpus import Skipped, fingerprint, load_corpus
+from qa.embedding import Embedder
+from qa.schema import Article, Passage
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+FILES = ("vectors.faiss", "passages.jsonl", "articles.jsonl")
+
+
+class IndexUnusable(Exception):
+    """The stored index cannot be used as it is (missing, corrupt, stale or from another model)."""
+
+
+@dataclass
+class PassageIndex:
+    manifest: dict
+    articles: dict[str, Article]
+    passages: list[Passage]
+    vectors: faiss.Index
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """(passage position, cosine score) best first."""
+        k = min(k, len(self.passages))
+        if k <= 0:
+            return []
+        scores, ids = self.vectors.search(query.reshape(1, -1).astype(np.float32), k)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def article(self, passage: Passage) -> Article:
+        return self.articles[passage.article_id]
+
+
+def expected_manifest(settings: Settings, embedder: Embedder, articles: list[Article]) -> dict:
+    return {
+        "format_version": FORMAT_VERSION,
+        "embedder": embedder.identity,
+        "dimension": embedder.dimension,
+        "passage_tokens": settings.passage_tokens,
+        "passage_overlap_tokens": settings.passage_overlap_tokens,
+        "corpus_fingerprint": fingerprint(articles),
+    }
+
+
+def embedding_text(article: Article, passage: Passage) -> str:
+    # The title tells the embedder what the passage is about when the passage itself does not say.
+    return f"{article.title}\n{passage.text}"
+
+
+def build_index(articles: list[Article], embedder: Embedder, settings: Settings, show_progress: bool = False) -> PassageIndex:
+    count = token_counter(embedder.tokenizer)
+    passages = [
+        p
+        for a in articles
+        for p in chunk_article(a, count, settings.passage_tokens, settings.passage_overlap_tokens)
+    ]
+    by_id = {a.id: a for a in articles}
+    vectors = faiss.IndexFlatIP(embedder.dimension)
+    if passages:
+        vectors.add(embedder.encode([embedding_text(by_id[p.article_id], p) for p in passages], show_progress))
+    manifest = expected_manifest(settings, embedder, articles)
+    manifest.update(articles=len(articles), passages=len(passages), built_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
+    return PassageIndex(manifest, by_id, passages, vectors)
+
+
+def save_index(index: PassageIndex, folder: Path) -> None:
+    """Write every file under a temporary name, then swap them in; the manifest goes last."""
+    folder.mkdir(parents=True, exist_ok=True)
+    payloads = {
+        "vectors.faiss": faiss.serialize_index(index.vectors).tobytes(),
+        "passages.jsonl": _jsonl(_passage_record(p) for p in index.passages),
+        "articles.jsonl": _jsonl(asdict(a) for a in index.articles.values()),
+    }
+    manifest = dict(index.manifest, checksums={n: hashlib.sha256(b).hexdigest() for n, b in payloads.items()})
+    payloads["manifest.json"] = json.dumps(manifest, indent=2).encode()
+    for name, data in payloads.items():
+        tmp = folder / f".{name}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, folder / name)
+
+
+def load_index(folder: Path) -> PassageIndex:
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        blobs = {name: (folder / name).read_bytes() for name in FILES}
+    except FileNotFoundError as err:
+        raise IndexUnusable(f"no index at {folder}") from err
+    except (OSError, ValueError) as err:
+        raise IndexUnusable(f"index manifest at {folder} is unreadable: {err}") from err
+    sums = manifest.get("checksums", {}) if isinstance(manifest, dict) else {}
+    for name, data in blobs.items():
+        if sums.get(name) != hashlib.sha256(data).hexdigest():
+            raise IndexUnusable(f"index file {folder / name} is corrupt (checksum mismatch)")
+    try:
+        vectors = faiss.deserialize_index(np.frombuffer(blobs["vectors.faiss"], dtype=np.uint8))
+        passages = [_passage_from(json.loads(line)) for line in blobs["passages.jsonl"].splitlines()]
+        articles = [Article(**json.loads(line)) for line in blobs["articles.jsonl"].splitlines()]
+    except Exception as err:  # any decoding failure means the same thing: rebuild
+        raise IndexUnusable(f"index at {folder} is corrupt: {err}") from err
+    if vectors.ntotal != len(passages):
+        raise IndexUnusable(f"index at {folder} is corrupt: {vectors.ntotal} vectors for {len(passages)} passages")
+    return PassageIndex(manifest, {a.id: a for a in articles}, passages, vectors)
+
+
+def open_index(settings: Settings, embedder: Embedder, show_progress: bool = False) -> tuple[PassageIndex, list[Skipped]]:
+    """The index for `settings.corpus_dir`: the stored one if it is current, else a fresh build."""
+    articles, skipped = load_corpus(settings.corpus_dir)
+    wanted = expected_manifest(settings, embedder, articles)
+    try:
+        index = load_index(settings.index_dir)
+        differs = [k for k, v in wanted.items() if index.manifest.get(k) != v]
+        if differs:
+            raise IndexUnusable(f"index at {settings.index_dir} is stale ({', '.join(differs)} changed)")
+        return index, skipped
+    except IndexUnusable as why:
+        log.warning("%s: rebuilding", why)
+    index = build_index(articles, embedder, settings, show_progress)
+    save_index(index, settings.index_dir)
+    return index, skipped
+
+
+def _jsonl(records) -> bytes:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+
+
+def _passage_record(p: Passage) -> dict:
+    record = asdict(p)
+    record["runs"] = [list(r) for r in p.runs]
+    return record
+
+
+def _passage_from(record: dict) -> Passage:
+    record["runs"] = tuple(tuple(r) for r in record["runs"])
+    return Passage(**record)

@@ -1,0 +1,77 @@
+"""The things that flow through the pipeline: articles, passages, citations, answers."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article as received. `text` is the original text: every offset in the system points into it."""
+
+    id: str
+    title: str
+    text: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrievable, readable piece of one article.
+
+    `text` is cleaned (whitespace collapsed, repeated lines dropped), so it is not always a plain slice of
+    the article; `runs` maps it back: each (passage_offset, article_offset) starts a stretch where both
+    advance together.
+    """
+
+    article_id: str
+    index: int
+    text: str
+    start: int  # into Article.text
+    end: int
+    runs: tuple[tuple[int, int], ...]
+
+    def to_article(self, start: int, end: int) -> tuple[int, int]:
+        """Article offsets of the passage characters [start, end)."""
+        return self._map(start), self._map(end - 1) + 1
+
+    def _map(self, i: int) -> int:
+        k = bisect_right(self.runs, (i, float("inf"))) - 1
+        clean, orig = self.runs[k]
+        return orig + (i - clean)
+
+
+@dataclass(frozen=True)
+class Citation:
+    article_id: str
+    title: str
+    passage_index: int
+    passage: str
+    start: int  # answer offsets into Article.text
+    end: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str  # == article.text[citation.start:citation.end]
+    score: float
+    citation: Citation
+    also_in: tuple[Citation, ...] = ()  # other passages that gave the same answer
+
+
+@dataclass(frozen=True)
+class RetrievedPassage:
+    passage: Passage
+    title: str
+    score: float
+    rank: int
+
+
+@dataclass(frozen=True)
+class Response:
+    question: str
+    answers: list[Answer]
+    abstained: bool
+    passages: list[RetrievedPassage] = field(default_factory=list)
+    no_answer_score: float = 0.0

@@ -1,0 +1,62 @@
+import re
+
+from qa.chunking import body_lines, chunk_article, sentences, token_counter
+from qa.corpus import article_from_text, load_corpus
+from conftest import SEEDS
+
+
+def _seeds():
+    return {a.id: a for a in load_corpus(SEEDS)[0]}
+
+
+def test_every_passage_maps_back_to_the_original_text(embedder):
+    count = token_counter(embedder.tokenizer)
+    for article in _seeds().values():
+        passages = chunk_article(article, count, max_tokens=120, overlap_tokens=30)
+        assert len(passages) > 1
+        for p in passages:
+            # The passage's words appear in the original slice in order; dropped repeats are the only gaps.
+            remaining = iter(article.text[p.start : p.end].split())
+            assert all(word in remaining for word in p.text.split())
+            for m in re.finditer(r"\S+", p.text):
+                a, b = p.to_article(m.start(), m.end())
+                assert article.text[a:b] == m.group()
+            assert sum(count(p.text.split())) <= 120
+
+
+def test_repeated_caption_lines_are_dropped_and_title_left_out():
+    article = _seeds()["004_b4b330c42fa68dce"]
+    lines = [" ".join(w.text for w in line) for line in body_lines(article)]
+    captions = [line for line in lines if line.startswith("Curious crowd.")]
+    assert len(captions) == 1
+    assert article.title not in lines
+    assert len(lines) == len(set(lines))
+
+
+def test_passages_overlap_and_cover_every_sentence(embedder):
+    count = token_counter(embedder.tokenizer)
+    article = _seeds()["004_b4b330c42fa68dce"]
+    passages = chunk_article(article, count, max_tokens=100, overlap_tokens=40)
+    covered = set()
+    for p in passages:
+        covered |= {a for a, _ in [p.to_article(m.start(), m.end()) for m in re.finditer(r"\S+", p.text)]}
+    words = {w.start for line in body_lines(article) for w in line}
+    assert words <= covered
+    overlaps = [p.start < prev.end for prev, p in zip(passages, passages[1:])]
+    assert any(overlaps)
+    assert all(p.start > prev.start for prev, p in zip(passages, passages[1:]))
+
+
+def test_sentences_split_on_boundaries_not_abbreviations():
+    article = article_from_text("T\nU.S. President Donald Trump spoke at 11 a.m. (1600 GMT). Iraq said 22 missiles were fired.", "x")
+    (line,) = body_lines(article)
+    got = [" ".join(w.text for w in s) for s in sentences(line)]
+    assert got == ["U.S. President Donald Trump spoke at 11 a.m. (1600 GMT).", "Iraq said 22 missiles were fired."]
+
+
+def test_a_sentence_longer_than_a_passage_is_cut(embedder):
+    count = token_counter(embedder.tokenizer)
+    article = article_from_text("T\n" + " ".join(f"word{i}" for i in range(400)) + ".", "long")
+    passages = chunk_article(article, count, max_tokens=50, overlap_tokens=10)
+    assert len(passages) > 5
+    assert all(sum(count(p.text.split())) <= 50 for p in passages)

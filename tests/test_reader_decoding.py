@@ -1,0 +1,52 @@
+"""Span decoding on hand-made logits: no model involved."""
+
+import numpy as np
+import pytest
+
+from qa.reader import best_spans
+
+# [CLS] q q [SEP] c c c c c c [SEP] pad
+CONTEXT = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0], dtype=bool)
+
+
+def _logits(**peaks):
+    x = np.full(len(CONTEXT), -10.0)
+    for i, v in peaks.items():
+        x[int(i[1:])] = v
+    return x
+
+
+def test_picks_the_highest_start_end_pair_in_the_context():
+    spans, _ = best_spans(_logits(t5=8.0, t6=2.0), _logits(t7=8.0, t6=3.0), CONTEXT, max_answer_tokens=30)
+    assert spans[0][:2] == (5, 7)
+    assert spans == sorted(spans, key=lambda s: -s[2])
+
+
+def test_never_a_span_inside_the_question_special_tokens_or_padding():
+    start = _logits(t1=20.0, t3=19.0, t11=18.0, t4=1.0)
+    end = _logits(t2=20.0, t10=19.0, t11=18.0, t5=1.0)
+    spans, _ = best_spans(start, end, CONTEXT, max_answer_tokens=30)
+    assert spans and all(CONTEXT[s] and CONTEXT[e] for s, e, _ in spans)
+    assert spans[0][:2] == (4, 5)
+
+
+def test_end_before_start_and_too_long_spans_are_rejected():
+    start = _logits(t8=9.0, t4=5.0)
+    end = _logits(t5=9.0, t9=8.0)
+    spans, _ = best_spans(start, end, CONTEXT, max_answer_tokens=3)
+    assert all(s <= e < s + 3 for s, e, _ in spans)
+    assert spans[0][:2] == (8, 9)  # (8,5) runs backwards, (4,9) is too long
+
+
+def test_scores_are_probabilities_and_null_is_cls():
+    start = _logits(t0=10.0, t5=1.0)
+    end = _logits(t0=10.0, t6=1.0)
+    spans, null = best_spans(start, end, CONTEXT, max_answer_tokens=30)
+    assert 0.99 < null <= 1.0
+    assert all(0.0 <= p <= 1.0 for *_, p in spans)
+    assert spans[0][2] == pytest.approx(np.exp(1 - 10) ** 2, rel=0.01)
+
+
+def test_window_without_context_gives_no_spans():
+    spans, null = best_spans(np.zeros(4), np.zeros(4), np.zeros(4, dtype=bool), 30)
+    assert spans == [] and null == pytest.approx(1.0)

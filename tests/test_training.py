@@ -1,0 +1,80 @@
+"""The training loop on a tiny subset, with a tiny randomly initialised BERT: this tests plumbing
+(labels, loop, saving, reloading), not quality."""
+
+import json
+import random
+
+import torch
+from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering
+
+from qa.config import load_settings
+from qa.reader import ExtractiveReader
+from qa.training import Recipe, TrainPair, make_features, train_reader, training_pairs
+from qa.squad import load_squad
+
+CONTEXTS = [
+    ("How many missiles did Iraq say were fired?", "Iraq said 22 missiles were fired at two bases.", "22"),
+    ("Who said all is well?", "President Trump said all is well on Twitter.", "President Trump"),
+    ("Where is the air base?", "The targeted air base is in Anbar province.", "Anbar province"),
+    ("When did the strike happen?", "The strike happened early on Wednesday morning.", "Wednesday"),
+]
+
+
+def _write_squad(path):
+    data = {"data": [{"title": "t", "paragraphs": [
+        {"context": c, "qas": [{"id": str(i), "question": q, "answers": [{"text": a, "answer_start": c.index(a)}]}]}
+        for i, (q, c, a) in enumerate(CONTEXTS)
+    ]}]}
+    path.write_text(json.dumps(data))
+
+
+def _tiny_base(folder):
+    tokenizer = AutoTokenizer.from_pretrained(load_settings().embedder_name())
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    BertForQuestionAnswering(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return tokenizer
+
+
+def test_labels_point_at_the_answer_tokens_and_negatives_at_cls(tmp_path):
+    tokenizer = _tiny_base(tmp_path / "base")
+    recipe = Recipe(base=str(tmp_path / "base"), data=[], max_length=64, stride=16)
+    pairs = [TrainPair(q, c, c.index(a), a) for q, c, a in CONTEXTS] + [TrainPair(CONTEXTS[0][0], CONTEXTS[1][1], None)]
+    features = make_features(tokenizer, pairs, recipe, random.Random(0))
+    assert len(features) == len(pairs)
+    for feat, (_, _, answer) in zip(features, CONTEXTS):
+        tokens = feat["input_ids"][feat["start_positions"] : feat["end_positions"] + 1]
+        assert tokenizer.decode(tokens) == answer.lower()
+    assert (features[-1]["start_positions"], features[-1]["end_positions"]) == (0, 0)
+
+
+def test_negatives_come_from_other_paragraphs_without_the_answer(tmp_path):
+    _write_squad(tmp_path / "train.json")
+    pairs = training_pairs(load_squad(tmp_path / "train.json"), negative_ratio=1.0, rng=random.Random(0))
+    negatives = [p for p in pairs if p.answer_start is None]
+    assert negatives
+    for neg in negatives:
+        q, c, a = next(x for x in CONTEXTS if x[0] == neg.question)
+        assert neg.context != c and a not in neg.context
+
+
+def test_loss_falls_and_the_checkpoint_reloads_as_a_reader(tmp_path):
+    _tiny_base(tmp_path / "base")
+    _write_squad(tmp_path / "train.json")
+    recipe = Recipe(base=str(tmp_path / "base"), data=[str(tmp_path / "train.json")], max_length=64, stride=16,
+                    negative_ratio=0.0, learning_rate=3e-3, warmup=0.0, batch_size=4, max_steps=60, seed=1)
+    out = train_reader(recipe, tmp_path / "reader", log_every=10)
+    info = json.loads((out / "training.json").read_text())
+    losses = [h["loss"] for h in info["history"]]
+    assert losses[-1] < losses[0] * 0.5
+    assert info["recipe"]["max_steps"] == 60
+    weights = next(out.glob("*.safetensors"))
+    from safetensors import safe_open
+
+    with safe_open(weights, "pt") as f:
+        assert all(f.get_tensor(k).dtype == torch.float16 for k in f.keys())
+    reader = ExtractiveReader(out, max_length=64, stride=16)
+    reading = reader.read(CONTEXTS[0][0], [CONTEXTS[0][1]])
+    assert reading.best.text == "22"  # memorised: the point is that what was trained is what reloads
