@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from qa.config import Settings, load_settings
 from qa.corpus import Skipped
@@ -45,11 +46,15 @@ def build_reader(settings: Settings) -> ExtractiveReader:
 def answers_from_reading(reading: Reading, hits: list[RetrievedPassage], index: PassageIndex, limit: int) -> list[Answer]:
     """Reader spans -> cited answers in article offsets; the same answer from several passages is merged."""
     merged: dict[str, Answer] = {}
+    cited: set[tuple[str, int, int]] = set()
     for span in reading.spans:
         passage = hits[span.passage_index].passage
         article = index.article(passage)
         start, end = passage.to_article(span.start, span.end)
-        citation = Citation(article.id, article.title, passage.index, passage.text, start, end)
+        if (article.id, start, end) in cited:
+            continue  # overlapping passages found the same words of the same article: one source, not two
+        cited.add((article.id, start, end))
+        citation = Citation(article.id, article.title, passage.index, passage.text, start, end, span.start, span.end)
         key = normalize_answer(span.text) or span.text
         if key in merged:
             first = merged[key]
@@ -66,6 +71,9 @@ class Pipeline:
     index: PassageIndex
     reader: ExtractiveReader
     skipped: list[Skipped]
+    # One pipeline serves every chat session; Hugging Face fast tokenizers fail ("Already borrowed")
+    # when two threads use one at once.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def load(cls, settings: Settings | None = None, show_progress: bool = False) -> "Pipeline":
@@ -76,10 +84,11 @@ class Pipeline:
 
     def ask(self, question: str, top_k: int | None = None, max_answers: int = 3) -> Response:
         question = clean_question(question)
-        hits = DenseRetriever(self.index, self.embedder).run(question, top_k or self.settings.top_k)
-        if not hits:
-            return Response(question, [], abstained=True, passages=[], no_answer_score=1.0)
-        reading = self.reader.read(question, [h.passage.text for h in hits], top_k=max_answers * 3)
+        with self._lock:
+            hits = DenseRetriever(self.index, self.embedder).run(question, top_k or self.settings.top_k)
+            if not hits:
+                return Response(question, [], abstained=True, passages=[], no_answer_score=1.0)
+            reading = self.reader.read(question, [h.passage.text for h in hits], top_k=max_answers * 3)
         answers = answers_from_reading(reading, hits, self.index, max_answers)
         abstained = not answers or answers[0].score < self.settings.min_answer_score
         return Response(question, answers, abstained, hits, reading.no_answer_score)

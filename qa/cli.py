@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from qa.config import REPO_ROOT, load_settings
+from qa.config import REPO_ROOT, load_settings, quiet_model_loading
 
 
 def _train_reader(args) -> int:
@@ -158,17 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _quiet_libraries() -> None:
-    # Model-loading progress bars drown the CLI's own output.
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _quiet_libraries()
+    quiet_model_loading()
     logging.basicConfig(level=logging.INFO if args.verbose or args.command == "train-reader" else logging.WARNING,
                         format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     try:

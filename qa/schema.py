@@ -50,6 +50,8 @@ class Citation:
     passage: str
     start: int  # answer offsets into Article.text
     end: int
+    passage_start: int  # the same answer's offsets into `passage`, for highlighting
+    passage_end: int
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,168 @@
+"""The chat app end to end (Streamlit's AppTest, real models), and the markup helpers it relies on.
+
+Every AppTest run of a question loads models or reads passages, so one app is shared by the module:
+AppTest keeps session state between runs, which is also what the history test needs.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+
+from qa.config import load_settings
+from qa.display import escape, highlight
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+MISSILES = "How many missiles did Iraq say were fired?"
+SOLEIMANI = "Who ordered the drone strike that killed Soleimani?"
+SEED_TITLES = (
+    "Iran fires missiles on US-led forces in Iraq; Trump responds: ‘All is well’",
+    "Iran Believed to Have Deliberately Missed U.S. Forces in Iraq Strikes, Western Sources Say",
+)
+
+
+def plain(markup: str) -> str:
+    """The text a browser shows for markup from qa.display (tags dropped, entities decoded)."""
+    return html.unescape(re.sub(r"<[^>]*>", "", markup.replace("<br>", "\n")))
+
+
+def shown(block) -> str:
+    """What a reader of `block` sees: markdown bodies and expander titles."""
+    return "\n".join(plain(part) for part in [m.value for m in block.markdown] + [e.label for e in block.expander])
+
+
+def assistant_messages(at) -> list:
+    return [m for m in at.chat_message if m.name == "assistant"]
+
+
+def best_answer(message) -> str:
+    """The bold headline of an answer message."""
+    headlines = [m.value for m in message.markdown if m.value.startswith("<b>")]
+    assert headlines, f"no answer shown: {shown(message)[:300]!r}"
+    headline = headlines[0]
+    return html.unescape(headline[len("<b>") : headline.index("</b>")])
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    from streamlit.testing.v1 import AppTest
+
+    with pytest.MonkeyPatch.context() as mp:
+        # The app builds its own index from seeds/ instead of touching index/. The reader is the
+        # default one (models/reader) unless QA_READER is set outside the tests.
+        mp.setenv("QA_INDEX_DIR", str(tmp_path_factory.mktemp("index")))
+        at = AppTest.from_file(str(APP), default_timeout=180).run()
+        assert not at.exception, at.exception
+        yield at
+
+
+@pytest.fixture(scope="module")
+def asked(app):
+    app.chat_input[0].set_value(MISSILES).run()
+    assert not app.exception, app.exception
+    return app
+
+
+@pytest.mark.slow
+def test_sidebar_describes_the_corpus(app):
+    text = shown(app.sidebar)
+    assert "2 articles" in text
+    assert all(title in text for title in SEED_TITLES)
+    assert app.sidebar.slider[0].value == min(load_settings().top_k, 20)
+
+
+@pytest.mark.slow
+def test_answer_is_shown_with_a_citation(asked):
+    message = assistant_messages(asked)[0]
+    text = shown(message)
+    assert "confidence" in text
+    assert any(title in plain(e.label) for e in message.expander for title in SEED_TITLES)
+    # Whatever the reader picked is shown in bold and marked inside the cited passage.
+    answer = best_answer(message)
+    marked = [plain(m.value.split("<mark>")[1].split("</mark>")[0]) for m in message.markdown if "<mark>" in m.value]
+    assert answer and answer in marked
+
+
+@pytest.mark.slow
+def test_shipped_reader_answers_22(asked):
+    assert "22" in best_answer(assistant_messages(asked)[0])
+
+
+@pytest.mark.slow
+def test_whole_article_toggle_highlights_the_answer_in_the_article(asked):
+    toggle = asked.toggle(key="article-1-0-0")
+    assert toggle.value is False
+    toggle.set_value(True).run()
+    message = assistant_messages(asked)[0]
+    article = [m.value for m in message.markdown if "<mark>" in m.value and "<br>" in m.value]
+    assert article, "the whole article (with its line breaks) is shown"
+    assert any(html.unescape(a).startswith("<div>" + title) for a in article for title in SEED_TITLES)
+    toggle = asked.toggle(key="article-1-0-0")
+    toggle.set_value(False).run()
+
+
+@pytest.mark.slow
+def test_empty_question_asks_for_one(asked):
+    asked.chat_input[0].set_value("   ").run()
+    assert not asked.exception
+    assert "Please type a question." in shown(assistant_messages(asked)[-1])
+    assert len([m for m in asked.chat_message if m.name == "user"]) == 1  # not kept in the history
+
+
+@pytest.mark.slow
+def test_history_keeps_every_question(asked):
+    asked.chat_input[0].set_value(SOLEIMANI).run()
+    asked.chat_input[0].set_value("x" * 10_000).run()  # a pasted essay is shortened, not fatal
+    assert not asked.exception
+    questions = [shown(m) for m in asked.chat_message if m.name == "user"]
+    assert questions[:2] == [MISSILES, SOLEIMANI]
+    assert len(questions) == 3 and 0 < len(questions[2]) < 10_000
+    assert len(assistant_messages(asked)) == 3
+
+
+@pytest.mark.slow
+def test_clear_conversation_empties_the_history(asked):
+    asked.sidebar.button[0].click().run()
+    assert not asked.exception
+    assert not asked.chat_message
+    assert asked.session_state["messages"] == []
+
+
+# --- qa.display -------------------------------------------------------------------------------
+
+
+def test_escape_neutralises_html_and_markdown():
+    text = '<script>alert("x")</script> costs $5 and $6, *not* [this](http://x) :smile: & more'
+    out = escape(text)
+    for active in ("<script>", "$", "*", "[", "](", ":", '"'):
+        assert active not in out
+    assert html.unescape(out) == text
+
+
+def test_highlight_marks_exactly_the_offsets():
+    text = "Iraq said 22 missiles were fired."
+    out = highlight(text, 10, 12)
+    assert out.startswith("<div>") and out.endswith("</div>")
+    before, rest = out[len("<div>") : -len("</div>")].split("<mark>")
+    marked, after = rest.split("</mark>")
+    assert (html.unescape(before), html.unescape(marked), html.unescape(after)) == (text[:10], "22", text[12:])
+
+
+def test_highlight_escapes_inside_and_around_the_mark():
+    text = "a <b>bold</b> <script>x</script> end"
+    start = text.index("<script>")
+    out = highlight(text, start, start + len("<script>x</script>"))
+    assert "<script>" not in out and "<b>" not in out
+    assert html.unescape(out.split("<mark>")[1].split("</mark>")[0]) == "<script>x</script>"
+
+
+def test_highlight_keeps_line_breaks_without_newlines():
+    text = "Title\r\n\n    Indented line\rlast"
+    out = highlight(text, 0, 0)
+    assert "\n" not in out and "\r" not in out
+    assert out.count("<br>") == 3  # \r\n is one break
+    with pytest.raises(ValueError):
+        highlight(text, 3, len(text) + 1)
