@@ -93,9 +93,9 @@ def _ask(args) -> int:
         print(f"Q: {response.question}")
         if response.abstained:
             print("A: I couldn't find this in the articles.")
-        for a in response.answers[: 1 if response.abstained else None]:
-            label = "closest" if response.abstained else "A"
-            print(f"{label}: {a.text}  ({a.score:.0%})  [{a.citation.title} #{a.citation.passage_index}]")
+        for i, a in enumerate(response.answers[: 1 if response.abstained else None]):
+            label = "closest" if response.abstained else ("A" if i == 0 else "  or")
+            print(f"{label}: {' '.join(a.text.split())}  ({a.score:.0%})  [{a.citation.title} #{a.citation.passage_index}]")
     return status
 
 
