@@ -21,9 +21,7 @@ from qa.squad import SquadExample, load_squad
 
 log = logging.getLogger(__name__)
 
-# Share of each training file's questions that are used (by file name); files not named use all.
-# Read ../shared/README.md: none of these overlaps SQuAD v1.1 dev; neither SQuAD dev file is ever used.
-DEFAULT_MIX: dict[str, float] = {}
+# Read ../shared/README.md: no training file overlaps SQuAD v1.1 dev; neither SQuAD dev file is ever used.
 FORBIDDEN = ("dev-v1.1", "dev-v2.0")
 
 
@@ -31,7 +29,7 @@ FORBIDDEN = ("dev-v1.1", "dev-v2.0")
 class Recipe:
     base: str
     data: list[str]
-    mix: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX))
+    mix: dict[str, float] = field(default_factory=dict)  # file stem -> share of its questions used; default all
     max_length: int = 256
     stride: int = 96
     max_question_tokens: int = 64
