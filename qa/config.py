@@ -31,6 +31,8 @@ class Settings:
     passage_tokens: int = 128
     passage_overlap_tokens: int = 32
     top_k: int = 5
+    # Softmax temperature turning retrieval scores into passage weights (see answering.passage_weights).
+    retrieval_temperature: float = 0.05
     reader_max_length: int = 384
     reader_stride: int = 128
     max_answer_tokens: int = 30

@@ -34,7 +34,8 @@ class Reading:
     """What the reader found for one question: spans best first, and how likely no passage answers it."""
 
     spans: list[Span]
-    no_answer_score: float
+    no_answer_score: float  # the least confident "no" over all windows: some window may answer it
+    passage_no_answer: list[float]  # the same, per passage read
 
     @property
     def best(self) -> Span | None:
@@ -135,19 +136,19 @@ class ExtractiveReader:
         )
         start_logits, end_logits = self._forward(enc)
         found: list[list[Span]] = [[] for _ in items]
-        null = [1.0 for _ in items]
+        null = [[1.0] * len(passages) for _, passages in items]
         for w, pair_index in enumerate(enc["overflow_to_sample_mapping"]):
             item, passage_index = pairs[pair_index]
             context = contexts[pair_index]
             offsets = enc["offset_mapping"][w]
             mask = np.array([sid == 1 for sid in enc.sequence_ids(w)])
             spans, window_null = best_spans(start_logits[w], end_logits[w], mask, self.max_answer_tokens)
-            # The question is answerable if any window answers it: keep the least confident "no".
-            null[item] = min(null[item], window_null)
+            # A passage answers the question if any of its windows does: keep the least confident "no".
+            null[item][passage_index] = min(null[item][passage_index], window_null)
             for s, e, p in spans[: top_k * 2]:
                 a, b = offsets[s][0], offsets[e][1]
                 found[item].append(Span(context[a:b], p, passage_index, a, b))
-        return [Reading(_dedupe(spans)[:top_k], null[i]) for i, spans in enumerate(found)]
+        return [Reading(_dedupe(spans)[:top_k], min(null[i]), null[i]) for i, spans in enumerate(found)]
 
     def _clip_question(self, question: str) -> str:
         question = question.strip()

@@ -1,0 +1,48 @@
+"""Turning reader spans into cited answers: passage weights and merging (real seed index, hand-made spans)."""
+
+import numpy as np
+import pytest
+
+from qa.answering import answers_from_reading, passage_weights
+from qa.reader import Reading, Span
+from qa.schema import RetrievedPassage
+
+
+def test_passage_weights_are_a_distribution_that_sharpens_with_lower_temperature():
+    scores = [0.71, 0.65, 0.60]
+    warm, cold = passage_weights(scores, 0.5), passage_weights(scores, 0.02)
+    for w in (warm, cold):
+        assert w.sum() == pytest.approx(1.0) and list(np.argsort(-w)) == [0, 1, 2]
+    assert cold[0] > warm[0]
+
+
+def _hits_with(index, *needles):
+    hits = []
+    for needle in needles:
+        passage = next(p for p in index.passages if needle in p.text)
+        hits.append(RetrievedPassage(passage, index.article(passage).title, 0.5, len(hits) + 1))
+    return hits
+
+
+def _span(hits, i, words, score, at=None):
+    start = hits[i].passage.text.index(at or words)
+    return Span(words, score, i, start, start + len(words))
+
+
+def test_overlapping_spans_are_one_answer_and_rivals_stay_apart(seed_pipeline):
+    index = seed_pipeline.index
+    hits = _hits_with(index, "Iraq said 22 missiles", "fired 15 missiles")
+    spans = [
+        _span(hits, 0, "22 missiles", 0.5),
+        _span(hits, 1, "15", 0.4),
+        _span(hits, 0, "22", 0.3, at="22 missiles"),  # inside the first span: a variant of it, not a rival
+    ]
+    weights = [0.6, 0.4]
+    answers = answers_from_reading(Reading(spans, 0.1, [0.1, 0.2]), hits, index, 5, weights)
+    assert [a.text for a in answers] == ["22 missiles", "15"]
+    assert answers[0].score == pytest.approx(0.6 * 0.5 + 0.6 * 0.3)
+    assert answers[1].score == pytest.approx(0.4 * 0.4)
+    for a in answers:
+        article = index.articles[a.citation.article_id]
+        assert article.text[a.citation.start : a.citation.end] == a.text
+        assert a.citation.passage[a.citation.passage_start : a.citation.passage_end] == a.text
