@@ -24,19 +24,22 @@ class Word:
 
 
 def body_lines(article: Article) -> list[list[Word]]:
-    """Lines after the title, as words with offsets; blank and repeated lines dropped."""
+    """The article's lines as words with offsets; blank and repeated lines dropped, and the first line
+    too when it is the title (text files start with it; articles from JSONL or HTML may not)."""
     lines: list[list[Word]] = []
     seen: set[str] = set()
-    title_seen = False
+    first = True
+    title = " ".join(article.title.split())
     for m in re.finditer(r"[^\r\n]+", article.text):
         words = [Word(w.group(), m.start() + w.start()) for w in re.finditer(r"\S+", m.group())]
         if not words:
             continue
         key = " ".join(w.text for w in words)
-        if not title_seen:
-            title_seen = True
+        if first and key == title:
+            first = False
             seen.add(key)
             continue
+        first = False
         if key in seen:
             continue
         seen.add(key)

@@ -1,17 +1,32 @@
-"""Loading articles from files: the first non-empty line is the title, the text stays as received."""
+"""Loading articles from files.
+
+- `.txt` / `.md`: one article; the first non-empty line is the title, the text stays as received.
+- `.html` / `.htm`: one article; the main text is extracted with trafilatura (menus, scripts and
+  footers dropped) and that extracted text is the article's text; the title comes from the page's
+  metadata, else the first line.
+- `.jsonl`: one article per line, `{"title", "text"}` required, `"source"`, `"date"`, `"url"` optional.
+
+Article ids: a single-article file's id is its file name without the suffix; a JSONL article's id is
+`<file stem>#<first 10 hex digits of the sha256 of its normalised text>` (see `content_key`), so it
+stays the same when other lines are added or removed.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from qa.schema import Article
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
+HTML_SUFFIXES = (".html", ".htm")
+JSONL_FIELDS = {"title": True, "text": True, "source": False, "date": False, "url": False}  # name: required
 MAX_ARTICLE_BYTES = 5_000_000  # far above any news article; stops a mistaken dump from filling the index
 
 
@@ -25,9 +40,13 @@ class Skipped:
     reason: str
 
 
+def check_size(name: str, size: int) -> None:
+    if size > MAX_ARTICLE_BYTES:
+        raise ArticleError(f"{name}: {size:,} bytes is over the {MAX_ARTICLE_BYTES:,}-byte limit for one file")
+
+
 def decode_article_bytes(data: bytes, name: str) -> str:
-    if len(data) > MAX_ARTICLE_BYTES:
-        raise ArticleError(f"{name}: {len(data):,} bytes is over the {MAX_ARTICLE_BYTES:,}-byte limit for one article")
+    check_size(name, len(data))
     if b"\x00" in data[:8192]:
         raise ArticleError(f"{name}: looks like a binary file, not text")
     try:
@@ -46,33 +65,181 @@ def article_from_text(text: str, article_id: str, source: str = "") -> Article:
     return Article(id=article_id, title=title, text=text, source=source)
 
 
-def read_article(path: Path) -> Article:
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+def article_from_html(markup: str, article_id: str, source: str = "") -> Article:
+    """The page's main text (trafilatura) becomes `Article.text`; every offset points into that text."""
+    import trafilatura
+
+    logging.getLogger("trafilatura").setLevel(logging.ERROR)  # "discarding data" chatter on short pages
+    doc = trafilatura.bare_extraction(markup, with_metadata=True, include_comments=False, include_tables=True)
+    text = (getattr(doc, "text", None) or "").strip("\n")
+    if not text.strip():
+        raise ArticleError(f"{source or article_id}: no article text found in the HTML")
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    title = " ".join((getattr(doc, "title", None) or "").split()) or first_line
+    return Article(
+        id=article_id,
+        title=title,
+        text=text,
+        source=source,
+        date=getattr(doc, "date", None) or "",
+        url=getattr(doc, "url", None) or "",
+    )
+
+
+@dataclass(frozen=True)
+class JsonlLine:
+    """One non-blank line of a JSONL file: its article, or why it is not one."""
+
+    line_no: int  # 1-based, counting blank lines too
+    raw: str  # the line as written (without its line break)
+    article: Article | None
+    error: str = ""
+
+
+def parse_jsonl(text: str, name: str, stem: str) -> list[JsonlLine]:
+    """Every non-blank line of a JSONL file; a bad line's error names the file, the line and the field."""
+    out = []
+    for line_no, raw in enumerate(text.split("\n"), 1):
+        raw = raw.removesuffix("\r")
+        if not raw.strip():
+            continue
+        try:
+            out.append(JsonlLine(line_no, raw, _jsonl_article(raw, f"{name} line {line_no}", stem, name)))
+        except ArticleError as err:
+            out.append(JsonlLine(line_no, raw, None, str(err)))
+    return out
+
+
+def _jsonl_article(raw: str, where: str, stem: str, name: str) -> Article:
+    try:
+        record = json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise ArticleError(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from err
+    if not isinstance(record, dict):
+        raise ArticleError(f"{where}: expected a JSON object with \"title\" and \"text\", got {type(record).__name__}")
+    values = {}
+    for field_name, required in JSONL_FIELDS.items():
+        value = record.get(field_name)
+        if value is None:
+            if required:
+                raise ArticleError(f"{where}: missing required field \"{field_name}\"")
+            value = ""
+        if not isinstance(value, str):
+            raise ArticleError(f"{where}: field \"{field_name}\" must be a string, not {type(value).__name__}")
+        if required and not value.strip():
+            raise ArticleError(f"{where}: field \"{field_name}\" is empty")
+        values[field_name] = value
+    title = " ".join(values["title"].split())
+    article_id = f"{stem}#{content_key(title, values['text'])[:10]}"
+    return Article(article_id, title, values["text"], values["source"] or name, values["date"], values["url"])
+
+
+def normalised_text(title: str, text: str) -> str:
+    """The article as one whitespace-collapsed string with its title first: a text file's first line is
+    its title already; a JSONL or HTML article whose text does not start with its title gets it in front,
+    so the same article compares equal whichever format it came in."""
+    body = " ".join(text.split())
+    head = " ".join(title.split())
+    if head and body != head and not body.startswith(head + " "):
+        body = f"{head} {body}"
+    return body
+
+
+def content_key(title: str, text: str) -> str:
+    """sha256 of `normalised_text`: equal for the same article however it is spaced, named or stored."""
+    return hashlib.sha256(normalised_text(title, text).encode("utf-8")).hexdigest()
+
+
+def articles_from_bytes(
+    data: bytes, name: str, stem: str | None = None, on_error: Callable[[ArticleError], None] | None = None
+) -> list[Article]:
+    """The articles in one file's bytes. A problem raises ArticleError naming the file (and, for JSONL,
+    the line and field); with `on_error`, a bad JSONL line is reported to it and the others are kept."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise ArticleError(f"{name}: unsupported file type (use {', '.join(SUPPORTED_SUFFIXES)})")
+    stem = stem if stem is not None else Path(name).stem
+    text = decode_article_bytes(data, name)
+    if suffix in HTML_SUFFIXES:
+        return [article_from_html(text, article_id=stem, source=name)]
+    if suffix != ".jsonl":
+        return [article_from_text(text, article_id=stem, source=name)]
+    articles = []
+    for line in parse_jsonl(text, name, stem):
+        if line.article is not None:
+            articles.append(line.article)
+        elif on_error is None:
+            raise ArticleError(line.error)
+        else:
+            on_error(ArticleError(line.error))
+    if not articles:
+        raise ArticleError(f"{name}: no article in the file")
+    return articles
+
+
+def read_articles(path: Path, on_error: Callable[[ArticleError], None] | None = None) -> list[Article]:
+    path = Path(path)
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:  # before reading: it may be a large non-article file
         raise ArticleError(f"{path.name}: unsupported file type (use {', '.join(SUPPORTED_SUFFIXES)})")
-    text = decode_article_bytes(path.read_bytes(), path.name)
-    return article_from_text(text, article_id=path.stem, source=path.name)
+    check_size(path.name, path.stat().st_size)  # before reading a mistaken multi-GB dump into memory
+    return articles_from_bytes(path.read_bytes(), path.name, on_error=on_error)
 
 
-def load_corpus(folder: Path) -> tuple[list[Article], list[Skipped]]:
-    """Every supported file in `folder`; files that cannot be read are skipped and reported, not fatal."""
+def read_article(path: Path) -> Article:
+    """The one article of a single-article file (.txt, .md, .html, .htm)."""
+    articles = read_articles(path)
+    if len(articles) != 1:
+        raise ArticleError(f"{Path(path).name}: holds {len(articles)} articles, not one")
+    return articles[0]
+
+
+@dataclass(frozen=True)
+class CorpusFile:
+    path: Path
+    articles: tuple[Article, ...]
+
+
+def scan_corpus(folder: Path) -> tuple[list[CorpusFile], list[Skipped]]:
+    """Every supported, non-hidden file in `folder` with its articles. Unreadable files and bad JSONL
+    lines are skipped and reported, not fatal; so is an article whose id another one already has."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"corpus folder {folder} does not exist")
-    articles, skipped = [], []
+    files, skipped, owner = [], [], {}
     for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+        problems: list[ArticleError] = []
         try:
-            articles.append(read_article(path))
+            found = read_articles(path, on_error=problems.append)
         except ArticleError as err:
+            problems.append(err)
+            found = []
+        kept = []
+        for article in found:
+            if article.id in owner:
+                problems.append(ArticleError(f"{path.name}: article {article.id!r} ({article.title}) has the same id as one in {owner[article.id]}"))
+                continue
+            owner[article.id] = path.name
+            kept.append(article)
+        for err in problems:
             log.warning("skipped %s", err)
             skipped.append(Skipped(str(path), str(err)))
-    return articles, skipped
+        if kept:
+            files.append(CorpusFile(path, tuple(kept)))
+    return files, skipped
+
+
+def load_corpus(folder: Path) -> tuple[list[Article], list[Skipped]]:
+    """Every article in `folder`; files that cannot be read are skipped and reported, not fatal."""
+    files, skipped = scan_corpus(folder)
+    return [a for f in files for a in f.articles], skipped
 
 
 def fingerprint(articles: list[Article]) -> str:
-    """Changes whenever any article's id, title or text changes."""
+    """Changes whenever any article's id, title, text, date or url changes."""
     h = hashlib.sha256()
     for a in sorted(articles, key=lambda a: a.id):
-        for part in (a.id, a.title, a.text):
+        # date and url only when set, so the fingerprint of a plain-text corpus is what it always was
+        for part in (a.id, a.title, a.text) + ((a.date, a.url) if a.date or a.url else ()):
             h.update(part.encode("utf-8"))
             h.update(b"\x00")
     return h.hexdigest()

@@ -1,8 +1,10 @@
 """The persisted passage index: FAISS inner product over unit vectors, plus the passages and articles.
 
 A manifest records what built it (embedder, dimension, chunking, corpus fingerprint, format version)
-and a checksum of every file. `open_index` rebuilds an index that is stale, from another model, or
-corrupt instead of failing, and files are replaced only after a new build is complete.
+and a checksum of every file. `open_index` rebuilds an index that is from another model or corrupt
+instead of failing; when only the articles changed it updates the index in place (`update_index`:
+unchanged articles keep their passages and vectors, only new or changed ones are embedded). Files
+are replaced only after the new index is complete.
 """
 
 from __future__ import annotations
@@ -85,6 +87,86 @@ def build_index(articles: list[Article], embedder: Embedder, settings: Settings,
     return PassageIndex(manifest, by_id, passages, vectors)
 
 
+@dataclass(frozen=True)
+class IndexUpdate:
+    """What `update_index` did, by article id."""
+
+    added: tuple[str, ...]
+    changed: tuple[str, ...]  # same id, new title or text: embedded again
+    removed: tuple[str, ...]
+    kept: tuple[str, ...]
+    embedded_passages: int
+
+    def summary(self) -> str:
+        return (f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed, "
+                f"{len(self.kept)} kept ({self.embedded_passages} passages embedded)")
+
+
+def update_index(
+    stored: PassageIndex, articles: list[Article], embedder: Embedder, settings: Settings, show_progress: bool = False
+) -> tuple[PassageIndex, IndexUpdate]:
+    """`stored` brought up to date with `articles`: the same passages and vectors a full build would give,
+    in the same order, but only new or changed articles are chunked and embedded. `stored` must come
+    from the same embedder, dimension, chunking settings and format version (the caller checks)."""
+    from tqdm.auto import tqdm
+
+    old_positions: dict[str, list[int]] = {}
+    for position, passage in enumerate(stored.passages):
+        old_positions.setdefault(passage.article_id, []).append(position)
+    reuse = {
+        a.id
+        for a in articles
+        if a.id in stored.articles
+        and (stored.articles[a.id].title, stored.articles[a.id].text) == (a.title, a.text)
+    }
+    fresh = [a for a in articles if a.id not in reuse]
+    count = token_counter(embedder.tokenizer)
+    new_passages = {
+        a.id: chunk_article(a, count, settings.passage_tokens, settings.passage_overlap_tokens)
+        for a in tqdm(fresh, desc="Chunking new articles", unit="article", disable=not show_progress or not fresh)
+    }
+    texts = [embedding_text(a, p) for a in fresh for p in new_passages[a.id]]
+    new_vectors = embedder.encode(texts, show_progress) if texts else np.zeros((0, embedder.dimension), np.float32)
+    old_vectors = stored.vectors.reconstruct_n(0, stored.vectors.ntotal) if reuse and stored.vectors.ntotal else None
+
+    passages: list[Passage] = []
+    blocks: list[np.ndarray] = []
+    cursor = 0
+    for a in articles:
+        if a.id in reuse:
+            positions = old_positions.get(a.id, [])
+            passages.extend(stored.passages[i] for i in positions)
+            if positions:
+                blocks.append(old_vectors[positions])
+        else:
+            chunk = new_passages[a.id]
+            passages.extend(chunk)
+            blocks.append(new_vectors[cursor : cursor + len(chunk)])
+            cursor += len(chunk)
+    vectors = faiss.IndexFlatIP(embedder.dimension)
+    if passages:
+        vectors.add(np.ascontiguousarray(np.concatenate(blocks), dtype=np.float32))
+
+    ids = {a.id for a in articles}
+    update = IndexUpdate(
+        added=tuple(a.id for a in fresh if a.id not in stored.articles),
+        changed=tuple(a.id for a in fresh if a.id in stored.articles),
+        removed=tuple(sorted(i for i in stored.articles if i not in ids)),
+        kept=tuple(a.id for a in articles if a.id in reuse),
+        embedded_passages=len(texts),
+    )
+    manifest = expected_manifest(settings, embedder, articles)
+    manifest.update(
+        articles=len(articles),
+        passages=len(passages),
+        built_at=stored.manifest.get("built_at", ""),
+        updated_at=time.strftime("%Y-%m-%dT%H:%M:%S"),
+        last_update={"added": len(update.added), "changed": len(update.changed),
+                     "removed": len(update.removed), "kept": len(update.kept)},
+    )
+    return PassageIndex(manifest, {a.id: a for a in articles}, passages, vectors), update
+
+
 def save_index(index: PassageIndex, folder: Path) -> None:
     """Write every file under a temporary name, then swap them in; the manifest goes last."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -131,6 +213,12 @@ def open_index(settings: Settings, embedder: Embedder, show_progress: bool = Fal
     try:
         index = load_index(settings.index_dir)
         differs = [k for k, v in wanted.items() if index.manifest.get(k) != v]
+        if differs == ["corpus_fingerprint"]:
+            log.warning("index at %s is stale (the articles changed): updating it", settings.index_dir)
+            index, update = update_index(index, articles, embedder, settings, show_progress)
+            save_index(index, settings.index_dir)
+            log.info("index at %s updated: %s", settings.index_dir, update.summary())
+            return index, skipped
         if differs:
             raise IndexUnusable(f"index at {settings.index_dir} is stale ({', '.join(differs)} changed)")
         return index, skipped

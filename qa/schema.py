@@ -14,6 +14,8 @@ class Article:
     title: str
     text: str
     source: str = ""
+    date: str = ""  # as given (JSONL) or found in the page's metadata (HTML); optional
+    url: str = ""
 
 
 @dataclass(frozen=True)
