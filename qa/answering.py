@@ -9,12 +9,16 @@ from typing import Sequence
 
 import numpy as np
 
+from qa.attribution import attribution, disagreeing
+from qa.chunking import sentence_at
 from qa.config import Settings, load_settings
+from qa.conversation import Turn, contextualize
 from qa.corpus import Skipped
 from qa.embedding import Embedder
+from qa.evidence import passage_weights, support
 from qa.index import PassageIndex, open_index
 from qa.reader import ExtractiveReader, Reading
-from qa.retrieval import DenseRetriever
+from qa.retrieval import Retriever, make_retriever
 from qa.schema import Answer, Citation, Response, RetrievedPassage
 from qa.squad import normalize_answer
 
@@ -48,56 +52,66 @@ def build_reader(settings: Settings) -> ExtractiveReader:
     )
 
 
-def passage_weights(scores: Sequence[float], temperature: float) -> np.ndarray:
-    """P(passage | question): a softmax over the retriever's scores.
-
-    The reader normalises each window on its own, so a passage without the answer still offers a
-    confident-looking span; weighting by retrieval evidence lets the passage that matches the question
-    win (seed 004: "15 missiles" over "80 killed")."""
-    z = np.asarray(scores, dtype=np.float64) / max(temperature, 1e-9)
-    z = np.exp(z - z.max())
-    return z / z.sum()
-
-
 def answers_from_reading(
-    reading: Reading, hits: list[RetrievedPassage], index: PassageIndex, limit: int, weights: Sequence[float]
+    reading: Reading,
+    hits: list[RetrievedPassage],
+    index: PassageIndex,
+    limit: int,
+    weights: Sequence[float],
+    question: str = "",
+    overlap_weight: float = 0.0,
 ) -> list[Answer]:
-    """Reader spans -> cited answers in article offsets.
+    """Reader spans -> cited answers in article offsets, best first.
 
-    An answer's score is P(answer | question) = sum over passages of P(passage | question) x
-    P(span | passage): the same answer read in several passages adds up, and with one passage it is the
-    reader's own probability, so thresholds calibrated in reader mode hold here too."""
+    A span's evidence is P(passage | question) x P(span | passage) x support(sentence), and an answer's
+    score sums the evidence of every span that gives it: the same answer read in several passages adds
+    up. With one passage and no overlap weight it is the reader's own probability."""
     answers: list[Answer] = []
+    keys: list[str] = []  # each answer's normalised text
     places: list[list[tuple[str, int, int]]] = []  # article spans each answer was read at
     for span in reading.spans:  # best first, so an answer keeps the wording of its likeliest span
         passage = hits[span.passage_index].passage
         article = index.article(passage)
         start, end = passage.to_article(span.start, span.end)
-        score = float(weights[span.passage_index]) * span.score
+        sentence = sentence_at(article.text, start, end)
+        score = float(weights[span.passage_index]) * span.score * support(question, sentence, overlap_weight)
         key = normalize_answer(span.text) or span.text
-        # Same answer: the same words anywhere, or a span overlapping one already read ("22" inside
-        # "22 missiles", "Donald Trump" inside "U.S. President Donald Trump") - a variant, not a rival.
+        # Same answer: the same words anywhere (or all of one's words within the other's: "Trump" in one
+        # article, "U.S. President Donald Trump" in another), or a span overlapping one already read
+        # ("22" inside "22 missiles") - a variant, not a rival.
         k = next(
             (
                 i
                 for i, a in enumerate(answers)
-                if key == (normalize_answer(a.text) or a.text)
-                or any(aid == article.id and s < end and start < e for aid, s, e in places[i])
+                if _same_words(key, keys[i]) or any(aid == article.id and s < end and start < e for aid, s, e in places[i])
             ),
             None,
         )
         if k is None:
             citation = Citation(article.id, article.title, passage.index, passage.text, start, end, span.start, span.end)
-            answers.append(Answer(article.text[start:end], score, citation))
+            source = attribution(sentence)
+            answers.append(Answer(article.text[start:end], score, citation, reader_score=span.score, attribution=source))
+            keys.append(key)
             places.append([(article.id, start, end)])
             continue
         if any(aid == article.id and s < end and start < e for aid, s, e in places[k]):
-            answers[k] = replace(answers[k], score=answers[k].score + score)  # more evidence, one source
+            # more evidence, one source
+            answers[k] = replace(answers[k], score=answers[k].score + score, reader_score=max(answers[k].reader_score, span.score))
         else:
             citation = Citation(article.id, article.title, passage.index, passage.text, start, end, span.start, span.end)
-            answers[k] = replace(answers[k], score=answers[k].score + score, also_in=answers[k].also_in + (citation,))
+            answers[k] = replace(
+                answers[k],
+                score=answers[k].score + score,
+                also_in=answers[k].also_in + (citation,),
+                reader_score=max(answers[k].reader_score, span.score),
+            )
         places[k].append((article.id, start, end))
     return sorted(answers, key=lambda a: -a.score)[:limit]
+
+
+def _same_words(a: str, b: str) -> bool:
+    wa, wb = set(a.split()), set(b.split())
+    return a == b or (bool(wa) and bool(wb) and (wa <= wb or wb <= wa))
 
 
 @dataclass
@@ -106,6 +120,7 @@ class Pipeline:
     embedder: Embedder
     index: PassageIndex
     reader: ExtractiveReader
+    retriever: Retriever
     skipped: list[Skipped]
     # One pipeline serves every chat session; Hugging Face fast tokenizers fail ("Already borrowed")
     # when two threads use one at once.
@@ -116,17 +131,37 @@ class Pipeline:
         settings = settings or load_settings()
         embedder = Embedder(settings.embedder_name())
         index, skipped = open_index(settings, embedder, show_progress)
-        return cls(settings, embedder, index, build_reader(settings), skipped)
+        retriever = make_retriever(settings.retriever, index, embedder)
+        return cls(settings, embedder, index, build_reader(settings), retriever, skipped)
 
-    def ask(self, question: str, top_k: int | None = None, max_answers: int = 3) -> Response:
+    def retrieve(self, question: str, top_k: int | None = None) -> list[RetrievedPassage]:
+        return self.retriever.run(clean_question(question), top_k or self.settings.top_k)
+
+    def answer(self, question: str, hits: list[RetrievedPassage], max_answers: int = 3) -> Response:
+        """Read `hits` for the question and turn the spans into cited answers."""
         question = clean_question(question)
+        if not hits:
+            return Response(question, [], abstained=True, passages=[], no_answer_score=1.0)
         with self._lock:
-            hits = DenseRetriever(self.index, self.embedder).run(question, top_k or self.settings.top_k)
-            if not hits:
-                return Response(question, [], abstained=True, passages=[], no_answer_score=1.0)
             reading = self.reader.read(question, [h.passage.text for h in hits], top_k=SPANS_PER_ANSWER * max_answers)
-        weights = passage_weights([h.score for h in hits], self.settings.retrieval_temperature)
-        answers = answers_from_reading(reading, hits, self.index, max_answers, weights)
-        abstained = not answers or answers[0].score < self.settings.min_answer_score
+        weights = passage_weights([h.score for h in hits], self.settings.retrieval_temperature())
+        answers = answers_from_reading(
+            reading, hits, self.index, max_answers, weights, question, self.settings.sentence_overlap_weight
+        )
+        # Abstain on the reader's own probability (calibrated on SQuAD v2 with the gold paragraph): how
+        # peaked the passage weights are says which passage to trust, not whether any answers.
+        abstained = not answers or answers[0].reader_score < self.settings.min_answer_score
         no_answer = float(np.dot(weights, reading.passage_no_answer))
-        return Response(question, answers, abstained, hits, no_answer)
+        disagreement = [] if abstained else disagreeing(answers, self.settings.min_answer_score, question)
+        return Response(question, answers, abstained, hits, no_answer, disagreement=disagreement)
+
+    def ask(
+        self, question: str, top_k: int | None = None, max_answers: int = 3, history: Sequence[Turn] = ()
+    ) -> Response:
+        """Answer `question`; with `history` (earlier turns, oldest first) a follow-up is read in context."""
+        question = clean_question(question)
+        asked = contextualize(question, history)
+        with self._lock:
+            hits = self.retrieve(asked.query, top_k)
+        response = self.answer(asked.question, hits, max_answers)
+        return replace(response, question=question, interpreted=asked.question if asked.follow_up else "")

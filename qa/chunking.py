@@ -54,6 +54,18 @@ def _segmenter():
     return pysbd.Segmenter(language="en", clean=False, char_span=True)
 
 
+@lru_cache(maxsize=4096)  # answers are re-scored often (the same spans across settings and turns)
+def sentence_at(text: str, start: int, end: int) -> str:
+    """The sentence of `text` holding the characters [start, end) (pysbd; "U.S." does not end one)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line = text[line_start : line_end if line_end != -1 else len(text)]
+    for span in _segmenter().segment(line):
+        if span.end > start - line_start:
+            return span.sent.strip()
+    return line.strip()
+
+
 def sentences(line: list[Word]) -> list[list[Word]]:
     """Split one line into sentences (pysbd, rule-based, no model download)."""
     text = " ".join(w.text for w in line)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_READER = REPO_ROOT / "models" / "reader"
+RETRIEVERS = ("dense", "bm25", "hybrid")
 
 
 def default_embedder() -> str:
@@ -31,8 +32,16 @@ class Settings:
     passage_tokens: int = 128
     passage_overlap_tokens: int = 32
     top_k: int = 5
-    # Softmax temperature turning retrieval scores into passage weights (see answering.passage_weights).
-    retrieval_temperature: float = 0.05
+    # dense | bm25 | hybrid (see README: retrieval measured on SQuAD-open).
+    retriever: str = "hybrid"
+    # Softmax temperatures turning each retriever's scores into passage weights
+    # (answering.passage_weights), each on its retriever's own scale; tuned on the SQuAD v1.1 train
+    # fragment, not the evaluation set (scripts/tune_fusion.py, README).
+    dense_temperature: float = 0.2
+    bm25_temperature: float = 2.0
+    hybrid_temperature: float = 0.002
+    # How much a span's sentence repeating the question's words counts (qa.evidence.support); 0 = off.
+    sentence_overlap_weight: float = 3.0
     reader_max_length: int = 384
     reader_stride: int = 128
     max_answer_tokens: int = 30
@@ -45,6 +54,11 @@ class Settings:
         # Callers pass strings as often as Paths; everything downstream expects Paths.
         for name in ("corpus_dir", "index_dir"):
             object.__setattr__(self, name, Path(getattr(self, name)))
+        if self.retriever not in RETRIEVERS:
+            raise ValueError(f"unknown retriever {self.retriever!r}: use one of {', '.join(RETRIEVERS)}")
+
+    def retrieval_temperature(self) -> float:
+        return getattr(self, f"{self.retriever}_temperature")
 
     def embedder_name(self) -> str:
         return self.embedder or default_embedder()

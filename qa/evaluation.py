@@ -1,34 +1,104 @@
-"""Offline evaluation on SQuAD-format files, scored exactly as the official SQuAD scripts."""
+"""Offline evaluation: SQuAD-format files (reader or open mode) and the user's own JSONL questions.
+
+Scores follow the official SQuAD scripts (qa.squad); every run writes its files through qa.reports.
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
+import numpy as np
 from tqdm import tqdm
 
+from qa.config import Settings
 from qa.reader import ExtractiveReader
-from qa.squad import SquadExample, load_squad, score_prediction
+from qa.schema import Article, Response, RetrievedPassage
+from qa.squad import DataFormatError, SquadExample, load_squad, normalize_answer, score_prediction
+
+RECALL_KS = (1, 5, 10, 20)
 
 
 @dataclass(frozen=True)
-class Scored:
-    example: SquadExample
-    prediction: str
-    score: float  # the reader's probability for its best span (0 if none)
-    no_answer_score: float
+class Outcome:
+    """One question's result."""
+
+    id: str
+    question: str
+    golds: tuple[str, ...]  # empty: the right reply is to abstain
+    prediction: str  # empty: abstained
+    score: float  # confidence of the best answer (0 if none)
     exact_match: float
     f1: float
+    gold_rank: int | None = None  # rank of the first retrieved passage holding a gold answer
+    latency_ms: float | None = None
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.golds)
+
+
+def outcome(id: str, question: str, golds: Sequence[str], prediction: str, score: float, **extra) -> Outcome:
+    em, f1 = score_prediction(prediction, list(golds))
+    return Outcome(id, question, tuple(golds), prediction, score, em, f1, **extra)
+
+
+def holds_answer(passage_text: str, golds: Sequence[str]) -> bool:
+    """A passage holds an answer when a gold answer's normalised words appear in its normalised words."""
+    text = f" {normalize_answer(passage_text)} "
+    return any(f" {g} " in text for g in (normalize_answer(g) for g in golds) if g)
+
+
+def gold_rank(hits: Sequence[RetrievedPassage], golds: Sequence[str]) -> int | None:
+    return next((h.rank for h in hits if holds_answer(h.passage.text, golds)), None)
+
+
+def summarize(outcomes: list[Outcome]) -> dict:
+    def block(rows: list[Outcome]) -> dict:
+        n = len(rows)
+        return {
+            "count": n,
+            "exact_match": round(100 * sum(r.exact_match for r in rows) / n, 2) if n else None,
+            "f1": round(100 * sum(r.f1 for r in rows) / n, 2) if n else None,
+        }
+
+    report = block(outcomes)
+    if any(not r.answerable for r in outcomes):
+        report["has_answer"] = block([r for r in outcomes if r.answerable])
+        report["no_answer"] = block([r for r in outcomes if not r.answerable])
+        report["abstained"] = sum(1 for r in outcomes if not r.prediction)
+        # Right to abstain on an unanswerable question, right to answer an answerable one.
+        right = sum(1 for r in outcomes if bool(r.prediction) == r.answerable)
+        report["abstention_accuracy"] = round(100 * right / len(outcomes), 2)
+    latencies = [r.latency_ms for r in outcomes if r.latency_ms is not None]
+    if latencies:
+        report["latency_ms"] = {
+            "p50": round(float(np.percentile(latencies, 50)), 1),
+            "p95": round(float(np.percentile(latencies, 95)), 1),
+        }
+    return report
+
+
+def recall_table(ranks: Sequence[int | None], ks: Sequence[int] = RECALL_KS) -> dict:
+    """recall@k (share of questions with a gold-holding passage in the top k) and MRR over the same depth."""
+    n = len(ranks)
+    table = {f"recall@{k}": round(sum(1 for r in ranks if r is not None and r <= k) / n, 4) for k in ks}
+    table["mrr"] = round(sum(1.0 / r for r in ranks if r is not None and r <= max(ks)) / n, 4)
+    return table
+
+
+# --- SQuAD, reader mode: the gold paragraph is given -------------------------------------------------
 
 
 def predict_reader_mode(
     reader: ExtractiveReader, examples: list[SquadExample], min_answer_score: float | None, batch: int = 64
-) -> list[Scored]:
+) -> list[Outcome]:
     """Answer each question from its gold paragraph. With `min_answer_score` None the reader always answers
     (SQuAD v1.1 has no unanswerable questions); otherwise it abstains below that probability."""
-    scored = []
+    outcomes = []
     for b in tqdm(range(0, len(examples), batch), desc="reading", unit="batch", leave=False):
         chunk = examples[b : b + batch]
         readings = reader.read_many([(ex.question, [ex.context]) for ex in chunk], top_k=1)
@@ -38,55 +108,197 @@ def predict_reader_mode(
             confidence = best.score if best else 0.0
             if min_answer_score is not None and confidence < min_answer_score:
                 answer = ""
-            em, f1 = score_prediction(answer, [a.text for a in ex.answers])
-            scored.append(Scored(ex, answer, confidence, reading.no_answer_score, em, f1))
-    return scored
+            outcomes.append(outcome(ex.id, ex.question, [a.text for a in ex.answers], answer, confidence))
+    return outcomes
 
 
-def summarize(scored: list[Scored]) -> dict:
-    def block(rows: list[Scored]) -> dict:
-        n = len(rows)
-        return {
-            "count": n,
-            "exact_match": round(100 * sum(r.exact_match for r in rows) / n, 2) if n else None,
-            "f1": round(100 * sum(r.f1 for r in rows) / n, 2) if n else None,
-        }
-
-    report = block(scored)
-    unanswerable = [r for r in scored if not r.example.answerable]
-    if unanswerable:
-        answerable = [r for r in scored if r.example.answerable]
-        report["has_answer"] = block(answerable)
-        report["no_answer"] = block(unanswerable)
-        report["abstained"] = sum(1 for r in scored if not r.prediction)
-    return report
-
-
-def evaluate_squad_reader(
-    file: Path, reader: ExtractiveReader, out_dir: Path, limit: int | None, min_answer_score: float
-) -> dict:
+def _squad_examples(file: Path, limit: int | None) -> tuple[list[SquadExample], list[SquadExample]]:
     examples = load_squad(file)
-    if limit:
-        examples = examples[:limit]
     if not examples:
-        raise ValueError(f"{file}: no questions to evaluate")
+        raise DataFormatError(f"{file}: no questions to evaluate")
+    return examples, examples[:limit] if limit else examples
+
+
+def evaluate_squad_reader(file: Path, reader: ExtractiveReader, settings: Settings, limit: int | None) -> tuple[dict, list[Outcome]]:
+    _, examples = _squad_examples(file, limit)
     has_unanswerable = any(not ex.answerable for ex in examples)
-    started = time.time()
-    scored = predict_reader_mode(reader, examples, min_answer_score if has_unanswerable else None)
-    seconds = time.time() - started
+    started = time.perf_counter()
+    outcomes = predict_reader_mode(reader, examples, settings.min_answer_score if has_unanswerable else None)
+    seconds = time.perf_counter() - started
     report = {
         "file": str(file),
         "mode": "reader",
         "reader": reader.name,
         "limit": limit,
-        **summarize(scored),
-        "abstention": f"below {min_answer_score}" if has_unanswerable else "never (no unanswerable questions)",
+        **summarize(outcomes),
+        "abstention": f"below {settings.min_answer_score}" if has_unanswerable else "never (no unanswerable questions)",
         "seconds": round(seconds, 1),
-        "questions_per_second": round(len(scored) / seconds, 2),
+        "questions_per_second": round(len(outcomes) / seconds, 2),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "report.json").write_text(json.dumps(report, indent=2))
-    # The official scorer's format: {question id: predicted text}.
-    predictions = {r.example.id: r.prediction for r in scored}
-    (out_dir / "predictions.json").write_text(json.dumps(predictions, indent=1, ensure_ascii=False))
-    return report
+    return report, outcomes
+
+
+# --- SQuAD, open mode: every paragraph is an article; the whole pipeline answers ---------------------
+
+
+def squad_articles(examples: Sequence[SquadExample]) -> list[Article]:
+    """One article per paragraph of the file, titled with its Wikipedia page."""
+    articles: dict[int, Article] = {}
+    for ex in examples:
+        if ex.paragraph_key not in articles:
+            title = ex.title.replace("_", " ") or "untitled"
+            articles[ex.paragraph_key] = Article(f"p{ex.paragraph_key:05d}", title, ex.context, source=ex.title)
+    return list(articles.values())
+
+
+@dataclass
+class OpenRun:
+    report: dict
+    outcomes: list[Outcome]
+    recall: dict[str, dict] = field(default_factory=dict)  # retriever -> recall table
+
+
+def evaluate_squad_open(file: Path, settings: Settings, limit: int | None) -> OpenRun:
+    from qa.answering import Pipeline, build_reader
+    from qa.embedding import Embedder
+    from qa.index import build_index
+    from qa.config import RETRIEVERS
+    from qa.retrieval import make_retriever
+
+    every, examples = _squad_examples(file, limit)
+    # The corpus is every paragraph of the file even with --limit, so retrieval is as hard as in the full run.
+    articles = squad_articles(every)
+    embedder = Embedder(settings.embedder_name())
+    started = time.perf_counter()
+    index = build_index(articles, embedder, settings, show_progress=True)
+    build_seconds = time.perf_counter() - started
+
+    golds = [[a.text for a in ex.answers] for ex in examples]
+    questions = [ex.question for ex in examples]
+    depth = max(RECALL_KS)
+    recall = {}
+    retrievers = {}
+    for kind in RETRIEVERS:
+        retrievers[kind] = make_retriever(kind, index, embedder)
+        hits = retrievers[kind].run_many(questions, depth)
+        recall[kind] = recall_table([gold_rank(h, g) for h, g in zip(hits, golds)])
+
+    pipeline = Pipeline(settings, embedder, index, build_reader(settings), retrievers[settings.retriever], [])
+    # As in reader mode: a file with no unanswerable question is scored on the best answer, always.
+    may_abstain = any(not ex.answerable for ex in examples)
+    outcomes = []
+    for ex, gold in zip(tqdm(examples, desc=f"answering ({settings.retriever})", unit="q"), golds):
+        started = time.perf_counter()
+        hits = pipeline.retrieve(ex.question, max(depth, settings.top_k))
+        response = pipeline.answer(ex.question, hits[: settings.top_k])
+        latency = 1000 * (time.perf_counter() - started)
+        outcomes.append(_response_outcome(ex.id, response, gold, gold_rank(hits, gold), latency, may_abstain))
+
+    report = {
+        "file": str(file),
+        "mode": "open",
+        "retriever": settings.retriever,
+        "reader": pipeline.reader.name,
+        "embedder": embedder.identity,
+        "limit": limit,
+        "top_k": settings.top_k,
+        "corpus": {"articles": len(articles), "passages": len(index.passages)},
+        "index_build_seconds": round(build_seconds, 1),
+        **summarize(outcomes),
+        "abstention": f"below {settings.min_answer_score}" if may_abstain else "never (no unanswerable questions)",
+        "retrieval": recall,
+    }
+    return OpenRun(report, outcomes, recall)
+
+
+def _response_outcome(
+    id: str, response: Response, golds: Sequence[str], rank: int | None, latency: float, may_abstain: bool = True
+) -> Outcome:
+    best = response.answers[0] if response.answers else None
+    prediction = "" if best is None or (response.abstained and may_abstain) else best.text
+    return outcome(id, response.question, golds, prediction, best.score if best else 0.0, gold_rank=rank, latency_ms=latency)
+
+
+# --- The user's own questions over the user's own articles (JSONL) ------------------------------------
+
+
+@dataclass(frozen=True)
+class QaItem:
+    id: str
+    question: str
+    answers: tuple[str, ...]  # empty: the right reply is "not in the articles"
+    history: tuple[str, ...] = ()  # earlier questions of the same conversation, oldest first
+
+
+def load_qa_jsonl(path: Path) -> list[QaItem]:
+    """Lines of {"id", "question", "answers": [...], "history": [...] (optional)}; errors name the line."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        raise DataFormatError(f"{path}: not UTF-8 text ({err})") from err
+    items, seen = [], set()
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}, line {n}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataFormatError(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from err
+        if not isinstance(record, dict):
+            raise DataFormatError(f"{where}: each line must be a JSON object")
+        for name in ("id", "question", "answers"):
+            if name not in record:
+                raise DataFormatError(f"{where}: missing field '{name}'")
+        if not isinstance(record["question"], str) or not record["question"].strip():
+            raise DataFormatError(f"{where}: field 'question' must be a non-empty string")
+        for name in ("answers", "history"):
+            value = record.get(name, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise DataFormatError(f"{where}: field '{name}' must be a list of strings")
+        if str(record["id"]) in seen:
+            raise DataFormatError(f"{where}: id {str(record['id'])!r} appears twice")
+        seen.add(str(record["id"]))
+        items.append(QaItem(str(record["id"]), record["question"], tuple(record["answers"]), tuple(record.get("history", []))))
+    if not items:
+        raise DataFormatError(f"{path}: no questions")
+    return items
+
+
+def conversation_turns(pipeline, questions: Sequence[str]) -> list:
+    """Ask earlier questions in order, as the chat would have, and keep what it understood and answered."""
+    from qa.conversation import Turn
+
+    turns: list[Turn] = []
+    for q in questions:
+        r = pipeline.ask(q, history=turns)
+        turns.append(Turn(r.interpreted or r.question, "" if r.abstained or not r.answers else r.answers[0].text))
+    return turns
+
+
+def evaluate_qa(file: Path, settings: Settings) -> tuple[dict, list[Outcome]]:
+    from qa.answering import Pipeline
+
+    items = load_qa_jsonl(file)
+    pipeline = Pipeline.load(settings, show_progress=True)
+    outcomes = []
+    for item in tqdm(items, desc="answering", unit="q"):
+        # The chat would have answered the earlier questions first; their answers are part of the context.
+        turns = conversation_turns(pipeline, item.history)
+        started = time.perf_counter()
+        response = pipeline.ask(item.question, history=turns)
+        latency = 1000 * (time.perf_counter() - started)
+        rank = gold_rank(response.passages, item.answers) if item.answers else None
+        outcomes.append(_response_outcome(item.id, response, item.answers, rank, latency))
+    report = {
+        "file": str(file),
+        "mode": "qa",
+        "retriever": settings.retriever,
+        "corpus": str(settings.corpus_dir),
+        "index": str(settings.index_dir),
+        **summarize(outcomes),
+        "retrieval": {settings.retriever: recall_table([o.gold_rank for o in outcomes if o.answerable], (1, settings.top_k))}
+        if any(o.answerable for o in outcomes)
+        else {},
+    }
+    return report, outcomes

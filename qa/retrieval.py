@@ -1,25 +1,122 @@
-"""Question -> the top-k passages of the index."""
+"""Question -> the top-k passages of the index: dense (FAISS), BM25 (bm25s), or both fused.
+
+Every retriever has one `run(question, top_k)` and a batched `run_many` for evaluation; hits carry the
+retriever's own score (cosine, BM25, or fused reciprocal rank), which `answering` turns into passage
+weights with a temperature tuned per retriever.
+"""
 
 from __future__ import annotations
 
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from qa.config import RETRIEVERS
 from qa.embedding import Embedder
-from qa.index import PassageIndex
+from qa.index import PassageIndex, embedding_text
 from qa.schema import RetrievedPassage
 
+# Reciprocal rank fusion's constant (Cormack et al. 2009): damps the difference between top ranks.
+RRF_K = 60
+# How deep each retriever's list goes before fusion: a passage ranked 30th by one and 2nd by the other
+# must still be seen.
+FUSION_DEPTH = 100
 
-class DenseRetriever:
-    def __init__(self, index: PassageIndex, embedder: Embedder) -> None:
+
+class Retriever(Protocol):
+    def run(self, question: str, top_k: int) -> list[RetrievedPassage]: ...
+
+    def run_many(self, questions: Sequence[str], top_k: int) -> list[list[RetrievedPassage]]: ...
+
+
+class _Base:
+    def __init__(self, index: PassageIndex) -> None:
         self.index = index
-        self.embedder = embedder
 
     def run(self, question: str, top_k: int) -> list[RetrievedPassage]:
-        query = self.embedder.encode([question])[0]
+        return self.run_many([question], top_k)[0]
+
+    def run_many(self, questions: Sequence[str], top_k: int) -> list[list[RetrievedPassage]]:
+        k = min(top_k, len(self.index.passages))
+        if k <= 0:
+            return [[] for _ in questions]
+        return [self._hits(ranked) for ranked in self._rank(list(questions), k)]
+
+    def _rank(self, questions: list[str], k: int) -> list[list[tuple[int, float]]]:
+        raise NotImplementedError
+
+    def _hits(self, ranked: list[tuple[int, float]]) -> list[RetrievedPassage]:
+        passages = self.index.passages
         return [
-            RetrievedPassage(
-                passage=self.index.passages[i],
-                title=self.index.article(self.index.passages[i]).title,
-                score=score,
-                rank=rank,
-            )
-            for rank, (i, score) in enumerate(self.index.search(query, top_k), start=1)
+            RetrievedPassage(passages[i], self.index.article(passages[i]).title, score, rank)
+            for rank, (i, score) in enumerate(ranked, start=1)
         ]
+
+
+class DenseRetriever(_Base):
+    """Cosine similarity of all-MiniLM-L6-v2 (or the configured embedder) vectors, exact FAISS search."""
+
+    def __init__(self, index: PassageIndex, embedder: Embedder) -> None:
+        super().__init__(index)
+        self.embedder = embedder
+
+    def _rank(self, questions: list[str], k: int) -> list[list[tuple[int, float]]]:
+        queries = self.embedder.encode(questions).astype(np.float32)
+        scores, ids = self.index.vectors.search(queries, k)
+        return [[(int(i), float(s)) for i, s in zip(row_ids, row) if i >= 0] for row_ids, row in zip(ids, scores)]
+
+
+class BM25Retriever(_Base):
+    """Okapi BM25 over title + passage, English stop words removed and words stemmed (bm25s, PyStemmer).
+
+    Built in memory from the index's passages when the pipeline loads: a few seconds for tens of
+    thousands of passages, so there is no second file to keep in step with the FAISS index."""
+
+    def __init__(self, index: PassageIndex) -> None:
+        import bm25s
+        import Stemmer
+
+        super().__init__(index)
+        self._bm25s = bm25s
+        self._stemmer = Stemmer.Stemmer("english")
+        self.model = bm25s.BM25()
+        if index.passages:
+            texts = [embedding_text(index.article(p), p) for p in index.passages]
+            self.model.index(self._tokenize(texts), show_progress=False)
+
+    def _tokenize(self, texts: list[str]):
+        return self._bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
+
+    def _rank(self, questions: list[str], k: int) -> list[list[tuple[int, float]]]:
+        ids, scores = self.model.retrieve(self._tokenize(questions), k=k, show_progress=False, n_threads=1)
+        # A question made only of stop words or unseen words scores 0 everywhere: no evidence, no hits.
+        return [[(int(i), float(s)) for i, s in zip(row_ids, row) if s > 0] for row_ids, row in zip(ids, scores)]
+
+
+class HybridRetriever(_Base):
+    """Reciprocal rank fusion of dense and BM25: score = sum over both lists of 1 / (RRF_K + rank)."""
+
+    def __init__(self, dense: DenseRetriever, bm25: BM25Retriever) -> None:
+        super().__init__(dense.index)
+        self.dense, self.bm25 = dense, bm25
+
+    def _rank(self, questions: list[str], k: int) -> list[list[tuple[int, float]]]:
+        depth = min(max(k, FUSION_DEPTH), len(self.index.passages))
+        fused = []
+        for lists in zip(self.dense._rank(questions, depth), self.bm25._rank(questions, depth)):
+            scores: dict[int, float] = {}
+            for ranked in lists:
+                for rank, (i, _) in enumerate(ranked, start=1):
+                    scores[i] = scores.get(i, 0.0) + 1.0 / (RRF_K + rank)
+            fused.append(sorted(scores.items(), key=lambda t: -t[1])[:k])
+        return fused
+
+
+def make_retriever(kind: str, index: PassageIndex, embedder: Embedder) -> Retriever:
+    if kind == "dense":
+        return DenseRetriever(index, embedder)
+    if kind == "bm25":
+        return BM25Retriever(index)
+    if kind == "hybrid":
+        return HybridRetriever(DenseRetriever(index, embedder), BM25Retriever(index))
+    raise ValueError(f"unknown retriever {kind!r}: use one of {', '.join(RETRIEVERS)}")

@@ -59,9 +59,11 @@ class Citation:
 @dataclass(frozen=True)
 class Answer:
     text: str  # == article.text[citation.start:citation.end]
-    score: float
+    score: float  # reader and retrieval evidence summed over every passage read (answering.answers_from_reading)
     citation: Citation
     also_in: tuple[Citation, ...] = ()  # other passages that gave the same answer
+    reader_score: float = 0.0  # the reader's highest probability for it in any one passage
+    attribution: str = ""  # who the cited sentence says it ("Iraq", "Iranian state television"), if anyone
 
 
 @dataclass(frozen=True)
@@ -79,3 +81,5 @@ class Response:
     abstained: bool
     passages: list[RetrievedPassage] = field(default_factory=list)
     no_answer_score: float = 0.0
+    interpreted: str = ""  # the question as read, when earlier turns changed it (a follow-up)
+    disagreement: list[Answer] = field(default_factory=list)  # sources giving different answers, best first

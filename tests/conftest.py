@@ -30,7 +30,8 @@ def seed_pipeline(tmp_path_factory, embedder, reader):
     """The whole flow over seeds/, with its own index folder so the repo's index/ is untouched."""
     from qa.answering import Pipeline
     from qa.index import open_index
+    from qa.retrieval import make_retriever
 
     settings = load_settings(corpus_dir=SEEDS, index_dir=tmp_path_factory.mktemp("seed-index"))
     index, skipped = open_index(settings, embedder)
-    return Pipeline(settings, embedder, index, reader, skipped)
+    return Pipeline(settings, embedder, index, reader, make_retriever(settings.retriever, index, embedder), skipped)

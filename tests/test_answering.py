@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from qa.answering import answers_from_reading, passage_weights
+from qa.answering import answers_from_reading
+from qa.evidence import passage_weights, sentence_overlap
 from qa.reader import Reading, Span
 from qa.schema import RetrievedPassage
 
@@ -46,3 +47,20 @@ def test_overlapping_spans_are_one_answer_and_rivals_stay_apart(seed_pipeline):
         article = index.articles[a.citation.article_id]
         assert article.text[a.citation.start : a.citation.end] == a.text
         assert a.citation.passage[a.citation.passage_start : a.citation.passage_end] == a.text
+
+
+def test_sentence_overlap_counts_question_words_the_sentence_repeats():
+    q = "How many missiles did Iranian state television say Iran fired?"
+    fired = "Iranian state television said Iran had fired 15 missiles at US targets."
+    killed = "Iranian state television said 80 American terrorists had been killed."
+    assert sentence_overlap(q, fired) == 1.0  # iranian state televis iran fire missil
+    assert sentence_overlap(q, killed) == pytest.approx(3 / 6)
+    assert sentence_overlap("How many?", fired) == 0.0  # nothing to match
+
+
+def test_an_answer_named_more_fully_elsewhere_is_the_same_answer():
+    from qa.answering import _same_words
+
+    assert _same_words("trump", "us president donald trump")
+    assert _same_words("22 missiles", "22")
+    assert not _same_words("22", "15") and not _same_words("", "15")

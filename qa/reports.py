@@ -1,0 +1,114 @@
+"""Writing an evaluation run to disk: report.json, summary.md, questions.csv, predictions.json, charts."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Sequence
+
+from qa.evaluation import Outcome
+
+QUESTION_WORDS = ("what", "who", "when", "where", "which", "how", "why")
+
+
+def question_word(question: str) -> str:
+    """The wh-word that types the question; SQuAD questions often put it mid-sentence ("In what year ...")."""
+    words = [w.strip("?,.'\"").lower() for w in question.split()]
+    return next((w for w in words if w in QUESTION_WORDS), "other")
+
+
+def write_run(out_dir: Path, report: dict, outcomes: Sequence[Outcome], recall: dict[str, dict] | None = None) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [out_dir / "report.json", out_dir / "summary.md", out_dir / "questions.csv", out_dir / "predictions.json"]
+    written[0].write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    written[1].write_text(summary_markdown(report, outcomes))
+    _write_csv(written[2], outcomes)
+    # The official SQuAD scorer's format: {question id: predicted text}.
+    written[3].write_text(json.dumps({o.id: o.prediction for o in outcomes}, indent=1, ensure_ascii=False))
+    written += _charts(out_dir, outcomes, recall or {})
+    return written
+
+
+def _write_csv(path: Path, outcomes: Sequence[Outcome]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "question", "gold", "prediction", "score", "exact_match", "f1", "gold_passage_rank", "latency_ms"])
+        for o in outcomes:
+            w.writerow([
+                o.id, o.question, " | ".join(o.golds), o.prediction, f"{o.score:.4f}", int(o.exact_match), f"{o.f1:.4f}",
+                "" if o.gold_rank is None else o.gold_rank,
+                "" if o.latency_ms is None else f"{o.latency_ms:.1f}",
+            ])
+
+
+def f1_by_question_word(outcomes: Sequence[Outcome]) -> dict[str, tuple[int, float]]:
+    groups: dict[str, list[float]] = defaultdict(list)
+    for o in outcomes:
+        groups[question_word(o.question)].append(o.f1)
+    return {w: (len(v), 100 * sum(v) / len(v)) for w, v in sorted(groups.items(), key=lambda t: -len(t[1]))}
+
+
+def summary_markdown(report: dict, outcomes: Sequence[Outcome]) -> str:
+    lines = [f"# Evaluation: {report.get('file', '')} ({report.get('mode', '')} mode)", ""]
+    lines += ["| measure | value |", "|---|---|"]
+    for key in ("count", "exact_match", "f1", "abstention_accuracy", "abstained", "index_build_seconds"):
+        if report.get(key) is not None:
+            lines.append(f"| {key.replace('_', ' ')} | {report[key]} |")
+    for part in ("has_answer", "no_answer"):
+        if part in report:
+            b = report[part]
+            lines.append(f"| {part.replace('_', '-')} EM / F1 ({b['count']} questions) | {b['exact_match']} / {b['f1']} |")
+    if "latency_ms" in report:
+        lines.append(f"| latency p50 / p95 | {report['latency_ms']['p50']} / {report['latency_ms']['p95']} ms |")
+    retrieval = report.get("retrieval") or {}
+    if retrieval:
+        keys = list(next(iter(retrieval.values())).keys())
+        lines += ["", "## Retrieval", "", "| retriever | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+        for kind, table in retrieval.items():
+            lines.append(f"| {kind} | " + " | ".join(str(table[k]) for k in keys) + " |")
+    lines += ["", "## F1 by question word", "", "| word | questions | F1 |", "|---|---|---|"]
+    for word, (n, f1) in f1_by_question_word(outcomes).items():
+        lines.append(f"| {word} | {n} | {f1:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _charts(out_dir: Path, outcomes: Sequence[Outcome], recall: dict[str, dict]) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display on these machines
+    import matplotlib.pyplot as plt
+
+    written = []
+    if recall:
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        for kind, table in recall.items():
+            ks = [int(k.split("@")[1]) for k in table if k.startswith("recall@")]
+            ax.plot(ks, [table[f"recall@{k}"] for k in ks], marker="o", label=kind)
+        ax.set(xlabel="passages retrieved (k)", ylabel="recall@k", title="Retrieval recall", ylim=(0, 1))
+        ax.grid(alpha=0.3)
+        ax.legend()
+        written.append(_save(fig, out_dir / "recall_at_k.png"))
+    latencies = [o.latency_ms for o in outcomes if o.latency_ms is not None]
+    if latencies:
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        ax.hist(latencies, bins=40)
+        ax.set(xlabel="latency per question (ms)", ylabel="questions", title="Question latency")
+        written.append(_save(fig, out_dir / "latency.png"))
+    groups = f1_by_question_word(outcomes)
+    if groups:
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        ax.bar(list(groups), [f1 for _, f1 in groups.values()])
+        ax.set(ylabel="F1", title="F1 by question word", ylim=(0, 100))
+        written.append(_save(fig, out_dir / "f1_by_question_word.png"))
+    return written
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path

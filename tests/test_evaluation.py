@@ -1,0 +1,107 @@
+"""Offline evaluation: SQuAD open mode on a tiny hand-made file, the user's JSONL questions, the report files.
+
+The real reader, embedder, FAISS and bm25s run on a corpus small enough for CI."""
+
+import csv
+import json
+
+import pytest
+
+from qa.cli import main
+from qa.config import REPO_ROOT, load_settings
+from qa.evaluation import evaluate_squad_open, holds_answer, load_qa_jsonl, recall_table
+from qa.squad import DataFormatError
+
+SEEDS = REPO_ROOT / "seeds"
+CONVERSATIONS = REPO_ROOT / "tests" / "data" / "seed_conversations.jsonl"
+
+PARAGRAPHS = [
+    ("Baghdad_attack", "Iraq said 22 missiles were fired at two bases housing US troops early on Wednesday.",
+     [("q1", "How many missiles did Iraq say were fired?", "22")]),
+    ("Istanbul_summit", "Presidents Tayyip Erdogan and Vladimir Putin met in Istanbul and called for diplomacy.",
+     [("q2", "Where did Erdogan and Putin meet?", "Istanbul")]),
+    ("Pentagon", "Pentagon spokesman Jonathan Hoffman said the bases targeted were al-Asad air base and Erbil.",
+     [("q3", "Who is the Pentagon spokesman?", "Jonathan Hoffman")]),
+    ("Rivers", "The Danube flows through ten countries before it reaches the Black Sea in Romania.",
+     [("q4", "Into which sea does the Danube flow?", "the Black Sea")]),
+]
+
+
+def _squad_file(path):
+    data = {"data": [
+        {"title": title, "paragraphs": [{"context": context, "qas": [
+            {"id": qid, "question": q, "answers": [{"text": a, "answer_start": context.index(a)}]} for qid, q, a in qas]}]}
+        for title, context, qas in PARAGRAPHS
+    ]}
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_holds_answer_uses_squad_normalisation():
+    assert holds_answer("Iraq said 22 missiles were fired.", ["22 missiles"])
+    assert holds_answer("They met in Istanbul.", ["the Istanbul"])  # articles dropped
+    assert not holds_answer("Iraq said 220 missiles were fired.", ["22"])  # whole words only
+
+
+def test_recall_table():
+    table = recall_table([1, 3, None, 12])
+    assert table == {"recall@1": 0.25, "recall@5": 0.5, "recall@10": 0.5, "recall@20": 0.75,
+                     "mrr": round((1 + 1 / 3 + 1 / 12) / 4, 4)}
+
+
+@pytest.mark.parametrize("retriever", ["dense", "bm25", "hybrid"])
+def test_open_mode_answers_from_a_corpus_of_all_paragraphs(tmp_path, retriever):
+    run = evaluate_squad_open(_squad_file(tmp_path / "tiny.json"), load_settings(retriever=retriever), limit=None)
+    assert run.report["count"] == 4 and run.report["corpus"]["articles"] == 4
+    assert set(run.recall) == {"dense", "bm25", "hybrid"}
+    assert run.recall[retriever]["recall@1"] == 1.0  # every question names its paragraph's words
+    assert [o.prediction for o in run.outcomes][:3] == ["22", "Istanbul", "Jonathan Hoffman"]
+    assert all(o.gold_rank == 1 and o.latency_ms > 0 for o in run.outcomes)
+
+
+def test_eval_squad_open_cli_writes_every_report_file(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["eval", "squad", str(_squad_file(tmp_path / "tiny.json")), "--mode", "open", "--limit", "2", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["mode"] == "open" and report["count"] == 2 and report["retrieval"]["hybrid"]["recall@1"] == 1.0
+    for name in ("summary.md", "questions.csv", "predictions.json", "recall_at_k.png", "latency.png", "f1_by_question_word.png"):
+        assert (out / name).stat().st_size > 0, name
+    rows = list(csv.DictReader((out / "questions.csv").open()))
+    assert [r["id"] for r in rows] == ["q1", "q2"] and rows[0]["gold_passage_rank"] == "1"
+    assert "| hybrid |" in (out / "summary.md").read_text()
+
+
+def test_eval_qa_over_seed_conversations(tmp_path):
+    out = tmp_path / "out"
+    code = main(["eval", "qa", str(CONVERSATIONS), "--corpus", str(SEEDS), "--index", str(tmp_path / "index"), "--out", str(out)])
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    items = load_qa_jsonl(CONVERSATIONS)
+    assert report["count"] == len(items) and report["no_answer"]["count"] == sum(1 for i in items if not i.answers)
+    assert report["no_answer"]["exact_match"] == 100.0  # every out-of-corpus question is declined
+    assert report["has_answer"]["f1"] >= 70.0
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('{"id": 1, "question": "Q?"', "line 2: not valid JSON"),
+        ('{"id": 1, "answers": []}', "line 2: missing field 'question'"),
+        ('{"id": 1, "question": "Q?", "answers": "22"}', "line 2: field 'answers' must be a list of strings"),
+        ('{"id": 1, "question": "Q?", "answers": [], "history": [3]}', "line 2: field 'history' must be a list of strings"),
+        ('{"id": 0, "question": "Q?", "answers": []}', "line 2: id '0' appears twice"),
+        ('["id", "question"]', "line 2: each line must be a JSON object"),
+    ],
+)
+def test_malformed_qa_files_name_the_line_and_field(tmp_path, line, message):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": "0", "question": "Fine?", "answers": []}\n' + line + "\n")
+    with pytest.raises(DataFormatError, match=message.replace("(", r"\(")):
+        load_qa_jsonl(path)
+
+
+def test_cli_reports_a_malformed_file_without_a_traceback(tmp_path, capsys):
+    path = tmp_path / "bad.jsonl"
+    path.write_text("not json\n")
+    assert main(["eval", "qa", str(path), "--index", str(tmp_path / "index")]) == 2
+    assert "bad.jsonl, line 1: not valid JSON" in capsys.readouterr().err
