@@ -8,9 +8,11 @@ from pathlib import Path
 import streamlit as st
 
 from qa.answering import EmptyQuestion, Pipeline
+from qa.collection import add_articles, remove_articles
 from qa.config import load_settings, quiet_model_loading
 from qa.display import collapse, escape, highlight, text_block
-from qa.schema import Citation, Response
+from qa.conversation import Turn
+from qa.schema import Answer, Citation, Response
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +46,22 @@ def show_citation(pipeline: Pipeline, citation: Citation, key: str) -> None:
             html(highlight(article.text, citation.start, citation.end))
 
 
+def answer_line(answer: Answer, strong: bool) -> str:
+    text = escape(collapse(answer.text))
+    source = f" — according to {escape(collapse(answer.attribution))}" if answer.attribution else ""
+    # The reader's probability in its best passage: what "confidence" means to a reader of the chat.
+    return f"{'<b>' + text + '</b>' if strong else text}{source} ({answer.reader_score:.0%} confidence)"
+
+
 def show_answer(pipeline: Pipeline, response: Response, message_no: int) -> None:
-    best = response.answers[0]
-    html(f"<b>{escape(collapse(best.text))}</b> ({best.score:.0%} confidence)")
-    for answer_no, answer in enumerate(response.answers):
-        if answer_no == 1:
+    side_by_side = response.disagreement
+    if side_by_side:
+        st.markdown("The sources disagree:")
+    others = [a for a in response.answers if a not in side_by_side]
+    for answer_no, answer in enumerate([*side_by_side, *others] if side_by_side else response.answers):
+        if answer_no == (len(side_by_side) or 1):
             st.markdown("Other possible answers:")
-        if answer_no > 0:
-            html(f"{escape(collapse(answer.text))} ({answer.score:.0%})")
+        html(answer_line(answer, strong=answer_no == 0 or answer in side_by_side))
         for cite_no, citation in enumerate((answer.citation, *answer.also_in)):
             show_citation(pipeline, citation, key=f"article-{message_no}-{answer_no}-{cite_no}")
 
@@ -67,6 +77,8 @@ def show_abstention(response: Response) -> None:
 
 def show_response(pipeline: Pipeline, response: Response, message_no: int) -> None:
     with st.chat_message("assistant"):
+        if response.interpreted:
+            st.caption(f"Read as: {escape(response.interpreted)}")
         if response.abstained or not response.answers:
             show_abstention(response)
         else:
@@ -93,7 +105,60 @@ def sidebar(pipeline: Pipeline) -> int:
             html("".join(f"<div>• {escape(a.title)}</div>" for a in index.articles.values()))
         top_k = st.slider("Passages to read (top-k)", 1, 20, min(max(settings.top_k, 1), 20))
         st.button("Clear conversation", on_click=st.session_state["messages"].clear)
+        manage_articles(pipeline)
     return top_k
+
+
+UPLOAD_TYPES = ["txt", "md", "html", "htm", "jsonl"]
+
+
+def show_report(messages: list[tuple[str, str]]) -> None:
+    for level, text in messages:
+        getattr(st, level)(escape(text))
+
+
+def after_change(report) -> None:
+    """Keep the report for the next run, load the pipeline again with the new index, and rerun."""
+    st.session_state["collection_messages"] = report.messages()
+    load_pipeline.clear()
+    st.rerun()
+
+
+def manage_articles(pipeline: Pipeline) -> None:
+    """Upload and remove articles (qa.collection does the work: checks, safe names, index update)."""
+    show_report(st.session_state.pop("collection_messages", []))
+    st.subheader("Your articles")
+    round_no = st.session_state.setdefault("upload_round", 0)  # a new key empties the uploader after an add
+    uploads = st.file_uploader(
+        "Add articles (.txt, .md, .html, .jsonl)", type=UPLOAD_TYPES, accept_multiple_files=True, key=f"uploads-{round_no}"
+    )
+    if st.button("Add to the articles", disabled=not uploads):
+        with st.spinner("Checking and indexing the new articles…"):
+            # Its own embedder: the pipeline's tokenizer may be busy answering in another session.
+            report = add_articles(pipeline.settings, [(f.name, f.getvalue()) for f in uploads])
+        if report.changed:
+            st.session_state["upload_round"] = round_no + 1
+            after_change(report)
+        show_report(report.messages())
+    articles = pipeline.index.articles
+    choice = st.selectbox(
+        "Remove an article", list(articles), index=None, placeholder="Choose an article",
+        format_func=lambda article_id: collapse(articles[article_id].title) if article_id in articles else article_id,
+    )
+    if st.button("Remove", disabled=choice is None):
+        with st.spinner("Removing the article…"):
+            report = remove_articles(pipeline.settings, [choice])
+        if report.changed:
+            after_change(report)
+        show_report(report.messages())
+
+
+def conversation(messages: list[dict]) -> list[Turn]:
+    """Earlier turns, so a follow-up ("Which bases did he say were targeted?") is read in context."""
+    return [
+        Turn(r.interpreted or r.question, "" if r.abstained or not r.answers else r.answers[0].text)
+        for r in (m["response"] for m in messages if m["role"] == "assistant")
+    ]
 
 
 def main() -> None:
@@ -117,7 +182,7 @@ def main() -> None:
         return
     try:
         with st.spinner("Reading the articles…"):
-            response = pipeline.ask(question, top_k=top_k)
+            response = pipeline.ask(question, top_k=top_k, history=conversation(messages))
     except EmptyQuestion as err:
         # Not kept in the history: the reminder is only useful right now.
         with st.chat_message("assistant"):

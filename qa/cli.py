@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from qa.config import REPO_ROOT, load_settings, quiet_model_loading
+from qa.config import REPO_ROOT, RETRIEVERS, load_settings, quiet_model_loading
 
 
 def _train_reader(args) -> int:
@@ -42,6 +42,7 @@ def _settings(args):
         corpus_dir=Path(args.corpus) if getattr(args, "corpus", None) else None,
         index_dir=Path(args.index) if getattr(args, "index", None) else None,
         top_k=getattr(args, "top_k", None),
+        retriever=getattr(args, "retriever", None),
     )
 
 
@@ -56,13 +57,62 @@ def _index(args) -> int:
     return 0
 
 
+def _print_report(report) -> int:
+    for level, text in report.messages():
+        print(text, file=sys.stderr if level == "error" else sys.stdout)
+    if report.changed and report.index is not None:
+        m = report.index.manifest
+        print(f"index: {m['articles']} articles, {m['passages']} passages")
+    return 0 if report.ok else 2
+
+
+def _add(args) -> int:
+    from qa.collection import Refused, add_articles, display_name
+    from qa.corpus import ArticleError, check_size
+
+    files, refused = [], []
+    for path in map(Path, args.paths):
+        try:
+            if not path.is_file():
+                raise ArticleError(f"{path.name}: {'is a folder' if path.is_dir() else 'no such file'} ({path})")
+            check_size(path.name, path.stat().st_size)  # before reading a huge file into memory
+            files.append((path.name, path.read_bytes()))
+        except (ArticleError, OSError) as err:
+            refused.append(Refused(display_name(path.name), str(err)))
+    return _print_report(add_articles(_settings(args), files, show_progress=True, refused=refused))
+
+
+def _remove(args) -> int:
+    from qa.collection import remove_articles
+
+    return _print_report(remove_articles(_settings(args), args.article_ids, show_progress=True))
+
+
+def _list(args) -> int:
+    from qa.corpus import scan_corpus
+
+    settings = _settings(args)
+    files, skipped = scan_corpus(settings.corpus_dir)
+    for f in files:
+        for a in f.articles:
+            print(f"{a.id}\t{f.path.name}\t{a.title}")
+    for s in skipped:
+        print(f"skipped: {s.reason}", file=sys.stderr)
+    return 0
+
+
 def response_record(response) -> dict:
+    """`ask --json`: `score` ranks the answers (all evidence summed), `confidence` is the reader's own
+    probability for the answer in its best passage."""
     return {
         "question": response.question,
+        "interpreted": response.interpreted or None,
         "answers": [
             {
                 "text": a.text,
                 "score": round(a.score, 4),
+                "confidence": round(a.reader_score, 4),
+                "according_to": a.attribution or None,
                 "article_id": a.citation.article_id,
                 "title": a.citation.title,
                 "start": a.citation.start,
@@ -71,43 +121,74 @@ def response_record(response) -> dict:
             }
             for a in response.answers
         ],
+        "sources_disagree": [a.text for a in response.disagreement],
         "abstained": response.abstained,
     }
 
 
 def _ask(args) -> int:
     from qa.answering import EmptyQuestion, Pipeline
+    from qa.conversation import Turn
 
     pipeline = Pipeline.load(_settings(args))
     status = 0
+    turns: list[Turn] = []
     for question in args.questions:
         try:
-            response = pipeline.ask(question)
+            response = pipeline.ask(question, history=turns if args.conversation else ())
         except EmptyQuestion as err:
             print(json.dumps({"question": question, "error": str(err)}) if args.json else f"error: {err}")
             status = 2
             continue
+        best = "" if response.abstained or not response.answers else response.answers[0].text
+        turns.append(Turn(response.interpreted or response.question, best))
         if args.json:
             print(json.dumps(response_record(response), ensure_ascii=False))
             continue
         print(f"Q: {response.question}")
+        if response.interpreted:
+            print(f"   (read as: {response.interpreted})")
         if response.abstained:
             print("A: I couldn't find this in the articles.")
+        elif response.disagreement:
+            print("A: the sources disagree:")
         for i, a in enumerate(response.answers[: 1 if response.abstained else None]):
             label = "closest" if response.abstained else ("A" if i == 0 else "  or")
-            print(f"{label}: {' '.join(a.text.split())}  ({a.score:.0%})  [{a.citation.title} #{a.citation.passage_index}]")
+            source = f" (according to {a.attribution})" if a.attribution else ""
+            text = " ".join(a.text.split())
+            print(f"{label}: {text}{source}  ({a.reader_score:.0%})  [{a.citation.title} #{a.citation.passage_index}]")
     return status
 
 
 def _eval_squad(args) -> int:
-    from qa.answering import build_reader
-    from qa.evaluation import evaluate_squad_reader
+    from qa.evaluation import evaluate_squad_open, evaluate_squad_reader
+    from qa.reports import write_run
 
     settings = _settings(args)
     out = Path(args.out or f"runs/eval-{Path(args.file).stem}-{args.mode}")
-    report = evaluate_squad_reader(Path(args.file), build_reader(settings), out, args.limit, settings.min_answer_score)
+    if args.mode == "reader":
+        from qa.answering import build_reader
+
+        report, outcomes = evaluate_squad_reader(Path(args.file), build_reader(settings), settings, args.limit)
+        recall = None
+    else:
+        run = evaluate_squad_open(Path(args.file), settings, args.limit)
+        report, outcomes, recall = run.report, run.outcomes, run.recall
+    write_run(out, report, outcomes, recall)
     print(json.dumps(report, indent=2))
-    print(f"report and predictions in {out}")
+    print(f"report, summary, per-question CSV, predictions and charts in {out}")
+    return 0
+
+
+def _eval_qa(args) -> int:
+    from qa.evaluation import evaluate_qa
+    from qa.reports import write_run
+
+    report, outcomes = evaluate_qa(Path(args.file), _settings(args))
+    out = Path(args.out or f"runs/eval-{Path(args.file).stem}-qa")
+    write_run(out, report, outcomes)
+    print(json.dumps(report, indent=2))
+    print(f"report, summary, per-question CSV and charts in {out}")
     return 0
 
 
@@ -127,16 +208,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index", help="index folder (default: index/)")
     p.add_argument("--top-k", type=int, help="passages to read")
     p.add_argument("--json", action="store_true", help="one JSON object per question")
+    p.add_argument("--conversation", action="store_true", help="each question follows the ones before it (follow-ups)")
     p.set_defaults(func=_ask)
+
+    p = sub.add_parser("add", help="add article files (.txt, .md, .html, .htm, .jsonl) to the corpus and update the index")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--corpus", help="folder of articles (default: seeds/)")
+    p.add_argument("--index", help="index folder (default: index/)")
+    p.set_defaults(func=_add)
+
+    p = sub.add_parser("remove", help="remove articles by id (see `list`) and update the index")
+    p.add_argument("article_ids", nargs="+", metavar="ARTICLE_ID")
+    p.add_argument("--corpus", help="folder of articles (default: seeds/)")
+    p.add_argument("--index", help="index folder (default: index/)")
+    p.set_defaults(func=_remove)
+
+    p = sub.add_parser("list", help="list the corpus's articles: id, file, title")
+    p.add_argument("--corpus", help="folder of articles (default: seeds/)")
+    p.set_defaults(func=_list)
 
     p = sub.add_parser("eval", help="offline evaluation")
     evals = p.add_subparsers(dest="suite", required=True)
     e = evals.add_parser("squad", help="a SQuAD-format file (v1.1 or v2.0 style)")
     e.add_argument("file")
-    e.add_argument("--mode", choices=["reader"], default="reader", help="reader: the gold paragraph is given")
+    e.add_argument("--mode", choices=["reader", "open"], default="reader",
+                   help="reader: the gold paragraph is given; open: every paragraph becomes an article and the whole pipeline answers")
+    e.add_argument("--retriever", choices=RETRIEVERS, help="open mode: which retriever answers (recall is measured for all)")
+    e.add_argument("--top-k", type=int, help="open mode: passages read per question")
     e.add_argument("--limit", type=int, help="only the first N questions")
-    e.add_argument("--out", help="folder for report.json and predictions.json")
+    e.add_argument("--out", help="folder for report.json, summary.md, questions.csv, predictions.json and charts")
     e.set_defaults(func=_eval_squad)
+    e = evals.add_parser("qa", help="your own questions (JSONL) over your indexed articles")
+    e.add_argument("file", help='one JSON object per line: {"id", "question", "answers": [...], "history": [...]}')
+    e.add_argument("--corpus", help="folder of articles (default: seeds/)")
+    e.add_argument("--index", help="index folder (default: index/)")
+    e.add_argument("--retriever", choices=RETRIEVERS)
+    e.add_argument("--top-k", type=int, help="passages read per question")
+    e.add_argument("--out", help="folder for the report files")
+    e.set_defaults(func=_eval_qa)
 
     p = sub.add_parser("train-reader", help="fine-tune the extractive reader on SQuAD-format files")
     p.add_argument("--out", default="runs/reader")

@@ -131,6 +131,25 @@ def test_clear_conversation_empties_the_history(asked):
     assert asked.session_state["messages"] == []
 
 
+@pytest.mark.slow
+def test_follow_up_is_read_in_context(asked):
+    asked.chat_input[0].set_value("Who is the Pentagon spokesman?").run()
+    asked.chat_input[0].set_value("Which bases did he say were targeted?").run()
+    assert not asked.exception
+    message = assistant_messages(asked)[-1]
+    assert [c.value for c in message.caption][:1] == ["Read as: Which bases did Jonathan Hoffman say were targeted?"]
+    assert "al-Asad" in best_answer(message)
+
+
+@pytest.mark.slow
+def test_disagreeing_sources_are_shown_side_by_side(asked):
+    asked.chat_input[0].set_value("How many missiles were fired?").run()
+    assert not asked.exception
+    text = shown(assistant_messages(asked)[-1])
+    assert "The sources disagree" in text
+    assert "22 — according to Iraq" in text and "15 — according to Iranian state television" in text
+
+
 # --- qa.display -------------------------------------------------------------------------------
 
 

@@ -1,0 +1,147 @@
+"""The chat in a real browser: `streamlit run app.py` as a server, driven by headless Chromium.
+
+Playwright's own browser download needs its CDN, which CI cannot reach, so the browser is Debian's
+`chromium` package (scripts/test.sh installs it when it is missing). Without it this test fails
+rather than skips: a browser test that quietly never runs proves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts"
+SCREENSHOT = ARTIFACTS / "browser-chat.png"
+MISSILES = "How many missiles did Iraq say were fired?"
+# The article the answer comes from; its title (first line) is what the citation shows.
+CITED_TITLE = (REPO / "seeds" / "004_b4b330c42fa68dce.txt").read_text(encoding="utf-8").splitlines()[0].strip()
+START_TIMEOUT_S = 120
+FIRST_ANSWER_TIMEOUT_MS = 120_000  # the first page load also loads the models and indexes the seeds
+
+pytestmark = pytest.mark.slow
+
+
+def chromium_path() -> str:
+    found = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    if found is None:
+        pytest.fail(
+            "Debian's chromium is not installed (no `chromium` on PATH, no /usr/bin/chromium). "
+            "`bash scripts/test.sh` installs it (apt-get install -y --no-install-recommends chromium); "
+            "Playwright's own browser download is not used."
+        )
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            return reply.status == 200 and reply.read().strip() == b"ok"
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app served by Streamlit on a free port, with its own index folder (index/ is untouched)."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_INDEX_DIR": str(tmp_path_factory.mktemp("index"))}
+    command = [
+        sys.executable, "-m", "streamlit", "run", "app.py",
+        "--server.headless", "true", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+    ]
+    with open(log_path, "wb") as log:  # a file, not a pipe: a full pipe would stall the server
+        proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not healthy(f"http://localhost:{port}/_stcore/health"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                state = f"exited with {proc.returncode}" if proc.poll() is not None else f"not healthy after {START_TIMEOUT_S} s"
+                pytest.fail(f"streamlit {state}; its output:\n{log_path.read_text(errors='replace')}")
+            time.sleep(0.5)
+        yield f"http://localhost:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def page():
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium_path()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, headless=True)
+        try:
+            yield browser.new_page(viewport={"width": 1280, "height": 1400})
+        finally:
+            browser.close()
+
+
+def test_question_in_the_browser_shows_answer_and_citation(server, page):
+    from playwright.sync_api import expect
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        page.goto(server)
+        chat_input = page.get_by_test_id("stChatInputTextArea")
+        expect(chat_input).to_be_visible(timeout=FIRST_ANSWER_TIMEOUT_MS)  # shown once the models are loaded
+        chat_input.fill(MISSILES)
+        chat_input.press("Enter")
+
+        user = page.get_by_test_id("stChatMessage").filter(has=page.get_by_test_id("stChatMessageAvatarUser"))
+        expect(user.get_by_text(MISSILES)).to_be_visible(timeout=FIRST_ANSWER_TIMEOUT_MS)
+        assistant = page.get_by_test_id("stChatMessage").filter(has=page.get_by_test_id("stChatMessageAvatarAssistant"))
+        expect(assistant).to_have_count(1, timeout=FIRST_ANSWER_TIMEOUT_MS)
+        # The best answer comes first, in bold ("<b>22</b> … (NN% confidence)"): the bold span holds
+        # exactly the answer text. The rest of the line (attribution, confidence) is left to change.
+        best = assistant.locator("b").first
+        expect(best).to_have_text("22", timeout=FIRST_ANSWER_TIMEOUT_MS)
+        expect(best).to_be_visible()
+
+        # The best answer's first citation: an expander titled "<article title> — passage N".
+        citation = assistant.get_by_test_id("stExpander").first
+        expect(citation).to_contain_text(CITED_TITLE)
+        expect(citation.get_by_text(CITED_TITLE)).to_be_visible()
+        citation.locator("summary").click()
+        mark = citation.locator("mark")
+        expect(mark).to_have_text("22")  # the cited passage highlights the answer span
+        mark.scroll_into_view_if_needed()
+        # The expander opens with an animation: wait until it has stopped growing (same height at two
+        # polls) with the highlight inside it, so the screenshot shows the cited passage whole.
+        page.wait_for_function(
+            """m => { const d = m.closest('details'), r = m.getBoundingClientRect(), box = d.getBoundingClientRect();
+                      const still = d.dataset.lastHeight === String(box.height);
+                      d.dataset.lastHeight = String(box.height);
+                      return still && r.height > 0 && r.top >= box.top && r.bottom <= box.bottom; }""",
+            arg=mark.element_handle(),
+            polling=250,
+            timeout=10_000,
+        )
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
+    except BaseException:
+        try:  # what the page looked like when it failed, next to where the good screenshot goes
+            page.screenshot(path=str(ARTIFACTS / "browser-chat-failed.png"), full_page=True)
+        except Exception:
+            pass
+        raise
