@@ -192,20 +192,23 @@ def _eval_qa(args) -> int:
     return 0
 
 
+def _corpus_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--corpus", help="folder of articles (default: seeds/)")
+    p.add_argument("--index", help="index folder (default: index/)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m qa", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("index", help="build (or refresh) the passage index for a corpus folder")
-    p.add_argument("--corpus", help="folder of .txt/.md articles (default: seeds/)")
-    p.add_argument("--index", help="index folder (default: index/)")
+    _corpus_options(p)
     p.set_defaults(func=_index)
 
     p = sub.add_parser("ask", help="answer questions over the indexed articles")
     p.add_argument("questions", nargs="+", metavar="QUESTION")
-    p.add_argument("--corpus", help="folder of articles the index is built from (default: seeds/)")
-    p.add_argument("--index", help="index folder (default: index/)")
+    _corpus_options(p)
     p.add_argument("--top-k", type=int, help="passages to read")
     p.add_argument("--json", action="store_true", help="one JSON object per question")
     p.add_argument("--conversation", action="store_true", help="each question follows the ones before it (follow-ups)")
@@ -213,14 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("add", help="add article files (.txt, .md, .html, .htm, .jsonl) to the corpus and update the index")
     p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--corpus", help="folder of articles (default: seeds/)")
-    p.add_argument("--index", help="index folder (default: index/)")
+    _corpus_options(p)
     p.set_defaults(func=_add)
 
     p = sub.add_parser("remove", help="remove articles by id (see `list`) and update the index")
     p.add_argument("article_ids", nargs="+", metavar="ARTICLE_ID")
-    p.add_argument("--corpus", help="folder of articles (default: seeds/)")
-    p.add_argument("--index", help="index folder (default: index/)")
+    _corpus_options(p)
     p.set_defaults(func=_remove)
 
     p = sub.add_parser("list", help="list the corpus's articles: id, file, title")
@@ -240,8 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=_eval_squad)
     e = evals.add_parser("qa", help="your own questions (JSONL) over your indexed articles")
     e.add_argument("file", help='one JSON object per line: {"id", "question", "answers": [...], "history": [...]}')
-    e.add_argument("--corpus", help="folder of articles (default: seeds/)")
-    e.add_argument("--index", help="index folder (default: index/)")
+    _corpus_options(e)
     e.add_argument("--retriever", choices=RETRIEVERS)
     e.add_argument("--top-k", type=int, help="passages read per question")
     e.add_argument("--out", help="folder for the report files")

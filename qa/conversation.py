@@ -84,6 +84,7 @@ def _pronouns(question: str, history: Sequence[Turn]) -> str | None:
         r"\b(he|him|his|she|hers)\b",
         lambda m: person + PERSON_PRONOUNS[m.group(1).lower()],
         question,
+        count=1,  # "Where was she when she got it?" -> "Where was Nancy Pelosi when she got it?"
         flags=re.IGNORECASE,
     )
 

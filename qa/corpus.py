@@ -14,12 +14,12 @@ stays the same when other lines are added or removed.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from qa.jsonl import json_object
 from qa.schema import Article
 
 log = logging.getLogger(__name__)
@@ -111,12 +111,7 @@ def parse_jsonl(text: str, name: str, stem: str) -> list[JsonlLine]:
 
 
 def _jsonl_article(raw: str, where: str, stem: str, name: str) -> Article:
-    try:
-        record = json.loads(raw)
-    except json.JSONDecodeError as err:
-        raise ArticleError(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from err
-    if not isinstance(record, dict):
-        raise ArticleError(f"{where}: expected a JSON object with \"title\" and \"text\", got {type(record).__name__}")
+    record = json_object(raw, where, ArticleError)
     values = {}
     for field_name, required in JSONL_FIELDS.items():
         value = record.get(field_name)

@@ -5,7 +5,6 @@ Scores follow the official SQuAD scripts (qa.squad); every run writes its files 
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from qa.config import Settings
+from qa.jsonl import json_object
 from qa.reader import ExtractiveReader
 from qa.schema import Article, Response, RetrievedPassage
 from qa.squad import DataFormatError, SquadExample, load_squad, normalize_answer, score_prediction
@@ -241,12 +241,7 @@ def load_qa_jsonl(path: Path) -> list[QaItem]:
         if not line.strip():
             continue
         where = f"{path}, line {n}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataFormatError(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from err
-        if not isinstance(record, dict):
-            raise DataFormatError(f"{where}: each line must be a JSON object")
+        record = json_object(line, where, DataFormatError)
         for name in ("id", "question", "answers"):
             if name not in record:
                 raise DataFormatError(f"{where}: missing field '{name}'")

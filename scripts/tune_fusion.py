@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import random
-from pathlib import Path
 
 from tqdm import tqdm
 

@@ -141,7 +141,7 @@ def test_jsonl_articles_load_with_fields_ids_and_offsets(tmp_path, embedder):
     ("line", "expected"),
     [
         ('{"title": "T", "text": ', "line 2: not valid JSON"),
-        ('["T", "x"]', "line 2: expected a JSON object"),
+        ('["T", "x"]', "line 2: each line must be a JSON object"),
         ('{"title": "T"}', 'line 2: missing required field "text"'),
         ('{"title": 5, "text": "x"}', 'line 2: field "title" must be a string'),
         ('{"title": "T", "text": "   "}', 'line 2: field "text" is empty'),
