@@ -49,8 +49,8 @@ def show_citation(pipeline: Pipeline, citation: Citation, key: str) -> None:
 def answer_line(answer: Answer, strong: bool) -> str:
     text = escape(collapse(answer.text))
     source = f" — according to {escape(collapse(answer.attribution))}" if answer.attribution else ""
-    # The reader's probability in its best passage: what "confidence" means to a reader of the chat.
-    return f"{'<b>' + text + '</b>' if strong else text}{source} ({answer.reader_score:.0%} confidence)"
+    # The share follows the order the answers are shown in; the reader's probability alone would not.
+    return f"{'<b>' + text + '</b>' if strong else text}{source} ({answer.share:.0%} of the evidence)"
 
 
 def show_answer(pipeline: Pipeline, response: Response, message_no: int) -> None:

@@ -106,6 +106,8 @@ def answers_from_reading(
                 reader_score=max(answers[k].reader_score, span.score),
             )
         places[k].append((article.id, start, end))
+    total = sum(a.score for a in answers)
+    answers = [replace(a, share=a.score / total if total > 0 else 0.0) for a in answers]
     return sorted(answers, key=lambda a: -a.score)[:limit]
 
 

@@ -102,8 +102,9 @@ def _list(args) -> int:
 
 
 def response_record(response) -> dict:
-    """`ask --json`: `score` ranks the answers (all evidence summed), `confidence` is the reader's own
-    probability for the answer in its best passage."""
+    """`ask --json`: `score` ranks the answers (all evidence summed), `share` is that score as a share of
+    all answers read, `confidence` is the reader's own probability for the answer in its best passage
+    (what abstention compares with QA_MIN_ANSWER_SCORE)."""
     return {
         "question": response.question,
         "interpreted": response.interpreted or None,
@@ -111,6 +112,7 @@ def response_record(response) -> dict:
             {
                 "text": a.text,
                 "score": round(a.score, 4),
+                "share": round(a.share, 4),
                 "confidence": round(a.reader_score, 4),
                 "according_to": a.attribution or None,
                 "article_id": a.citation.article_id,
@@ -156,7 +158,7 @@ def _ask(args) -> int:
             label = "closest" if response.abstained else ("A" if i == 0 else "  or")
             source = f" (according to {a.attribution})" if a.attribution else ""
             text = " ".join(a.text.split())
-            print(f"{label}: {text}{source}  ({a.reader_score:.0%})  [{a.citation.title} #{a.citation.passage_index}]")
+            print(f"{label}: {text}{source}  ({a.share:.0%} of the evidence)  [{a.citation.title} #{a.citation.passage_index}]")
     return status
 
 

@@ -64,6 +64,10 @@ class Answer:
     also_in: tuple[Citation, ...] = ()  # other passages that gave the same answer
     reader_score: float = 0.0  # the reader's highest probability for it in any one passage
     attribution: str = ""  # who the cited sentence says it ("Iraq", "Iranian state television"), if anyone
+    # `score` over the scores of every answer read for the question: what ranks the answers, as a share
+    # a person can read ("62% of the evidence"). The reader's own probability (reader_score) does not
+    # follow the ranking, since retrieval and sentence support reorder answers.
+    share: float = 0.0
 
 
 @dataclass(frozen=True)

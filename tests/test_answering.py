@@ -43,6 +43,9 @@ def test_overlapping_spans_are_one_answer_and_rivals_stay_apart(seed_pipeline):
     assert [a.text for a in answers] == ["22 missiles", "15"]
     assert answers[0].score == pytest.approx(0.6 * 0.5 + 0.6 * 0.3)
     assert answers[1].score == pytest.approx(0.4 * 0.4)
+    # The share shown in the chat is the score over all answers read, so it follows the ranking.
+    assert [a.share for a in answers] == pytest.approx([0.48 / 0.64, 0.16 / 0.64])
+    assert [a.reader_score for a in answers] == [0.5, 0.4]
     for a in answers:
         article = index.articles[a.citation.article_id]
         assert article.text[a.citation.start : a.citation.end] == a.text

@@ -78,7 +78,7 @@ def test_sidebar_describes_the_corpus(app):
 def test_answer_is_shown_with_a_citation(asked):
     message = assistant_messages(asked)[0]
     text = shown(message)
-    assert "confidence" in text
+    assert re.search(r"\(\d+% of the evidence\)", text)
     assert any(title in plain(e.label) for e in message.expander for title in SEED_TITLES)
     # Whatever the reader picked is shown in bold and marked inside the cited passage.
     answer = best_answer(message)

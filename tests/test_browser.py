@@ -113,8 +113,8 @@ def test_question_in_the_browser_shows_answer_and_citation(server, page):
         expect(user.get_by_text(MISSILES)).to_be_visible(timeout=FIRST_ANSWER_TIMEOUT_MS)
         assistant = page.get_by_test_id("stChatMessage").filter(has=page.get_by_test_id("stChatMessageAvatarAssistant"))
         expect(assistant).to_have_count(1, timeout=FIRST_ANSWER_TIMEOUT_MS)
-        # The best answer comes first, in bold ("<b>22</b> … (NN% confidence)"): the bold span holds
-        # exactly the answer text. The rest of the line (attribution, confidence) is left to change.
+        # The best answer comes first, in bold ("<b>22</b> … (NN% of the evidence)"): the bold span holds
+        # exactly the answer text. The rest of the line (attribution, share of the evidence) is left to change.
         best = assistant.locator("b").first
         expect(best).to_have_text("22", timeout=FIRST_ANSWER_TIMEOUT_MS)
         expect(best).to_be_visible()

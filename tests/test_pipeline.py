@@ -66,7 +66,7 @@ def test_cli_ask_json(tmp_path):
     assert out.returncode == 2, out.stderr  # the blank question is reported, the good one answered
     first, second = [json.loads(line) for line in out.stdout.splitlines()]
     assert first["answers"][0]["text"] == "22" and first["abstained"] is False
-    assert {"text", "score", "confidence", "article_id", "title", "start", "end", "passage"} <= set(first["answers"][0])
+    assert {"text", "score", "share", "confidence", "article_id", "title", "start", "end", "passage"} <= set(first["answers"][0])
     assert first["answers"][0]["according_to"] == "Iraq"
     assert "error" in second
 
