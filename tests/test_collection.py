@@ -321,6 +321,16 @@ def test_bad_upload_is_refused_and_changes_nothing(settings, corpus, embedder, m
     assert report.messages()[-1] == ("error", "nothing was added: fix or leave out the refused files and try again")
 
 
+def test_a_50_mb_upload_is_refused_at_the_real_limit(settings, corpus, embedder):
+    open_index(settings, embedder)
+    before = snapshot(corpus, settings.index_dir)
+    huge = b"A very long feed\n" + b"Words of a mistaken dump. " * 2_000_000  # about 52 MB of valid text
+    report = add_articles(settings, [("dump.txt", huge)], embedder=embedder)
+    (refused,) = report.refused
+    assert not report.ok and "over the 5,000,000-byte limit" in refused.reason
+    assert snapshot(corpus, settings.index_dir) == before
+
+
 def test_upload_names_cannot_leave_the_corpus_folder(settings, corpus, tmp_path, embedder):
     open_index(settings, embedder)
     outside_before = sorted(p.name for p in tmp_path.iterdir())
