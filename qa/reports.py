@@ -50,6 +50,22 @@ def f1_by_question_word(outcomes: Sequence[Outcome]) -> dict[str, tuple[int, flo
     return {w: (len(v), 100 * sum(v) / len(v)) for w, v in sorted(groups.items(), key=lambda t: -len(t[1]))}
 
 
+def f1_by_gold_rank(outcomes: Sequence[Outcome], singles: int = 5) -> dict[str, tuple[int, float]]:
+    """F1 of answerable questions by the rank of the first retrieved passage holding a gold answer: where
+    open-mode F1 is lost, retrieval order (a rank below 1) or reading (rank 1)."""
+    groups: dict[str, list[float]] = defaultdict(list)
+    for o in outcomes:
+        if not o.answerable:
+            continue
+        if o.gold_rank is None:
+            label = "not retrieved"
+        else:
+            label = str(o.gold_rank) if o.gold_rank <= singles else f"{singles + 1} or lower"
+        groups[label].append(o.f1)
+    order = [str(r) for r in range(1, singles + 1)] + [f"{singles + 1} or lower", "not retrieved"]
+    return {k: (len(groups[k]), 100 * sum(groups[k]) / len(groups[k])) for k in order if groups.get(k)}
+
+
 def summary_markdown(report: dict, outcomes: Sequence[Outcome]) -> str:
     lines = [f"# Evaluation: {report.get('file', '')} ({report.get('mode', '')} mode)", ""]
     lines += ["| measure | value |", "|---|---|"]
@@ -68,6 +84,11 @@ def summary_markdown(report: dict, outcomes: Sequence[Outcome]) -> str:
         lines += ["", "## Retrieval", "", "| retriever | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
         for kind, table in retrieval.items():
             lines.append(f"| {kind} | " + " | ".join(str(table[k]) for k in keys) + " |")
+    if any(o.gold_rank is not None for o in outcomes):
+        lines += ["", "## F1 by rank of the first passage holding a gold answer", "",
+                  "| rank | questions | F1 |", "|---|---|---|"]
+        for rank, (n, f1) in f1_by_gold_rank(outcomes).items():
+            lines.append(f"| {rank} | {n} | {f1:.1f} |")
     lines += ["", "## F1 by question word", "", "| word | questions | F1 |", "|---|---|---|"]
     for word, (n, f1) in f1_by_question_word(outcomes).items():
         lines.append(f"| {word} | {n} | {f1:.1f} |")

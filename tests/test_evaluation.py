@@ -9,7 +9,8 @@ import pytest
 
 from qa.cli import main
 from qa.config import REPO_ROOT, load_settings
-from qa.evaluation import evaluate_squad_open, holds_answer, load_qa_jsonl, recall_table
+from qa.evaluation import Outcome, evaluate_squad_open, holds_answer, load_qa_jsonl, recall_table
+from qa.reports import f1_by_gold_rank
 from qa.squad import DataFormatError
 
 SEEDS = REPO_ROOT / "seeds"
@@ -49,6 +50,14 @@ def test_recall_table():
                      "mrr": round((1 + 1 / 3 + 1 / 12) / 4, 4)}
 
 
+def test_f1_by_gold_rank_shows_where_open_mode_loses_f1():
+    def row(rank, f1, golds=("x",)):
+        return Outcome("q", "q?", tuple(golds), "p", 0.5, exact_match=float(f1 == 1.0), f1=f1, gold_rank=rank)
+
+    rows = [row(1, 1.0), row(1, 0.5), row(2, 0.0), row(7, 1.0), row(30, 0.0), row(None, 0.25), row(None, 1.0, golds=())]
+    assert f1_by_gold_rank(rows) == {"1": (2, 75.0), "2": (1, 0.0), "6 or lower": (2, 50.0), "not retrieved": (1, 25.0)}
+
+
 @pytest.mark.parametrize("retriever", ["dense", "bm25", "hybrid"])
 def test_open_mode_answers_from_a_corpus_of_all_paragraphs(tmp_path, retriever):
     run = evaluate_squad_open(_squad_file(tmp_path / "tiny.json"), load_settings(retriever=retriever), limit=None)
@@ -68,7 +77,8 @@ def test_eval_squad_open_cli_writes_every_report_file(tmp_path, capsys):
         assert (out / name).stat().st_size > 0, name
     rows = list(csv.DictReader((out / "questions.csv").open()))
     assert [r["id"] for r in rows] == ["q1", "q2"] and rows[0]["gold_passage_rank"] == "1"
-    assert "| hybrid |" in (out / "summary.md").read_text()
+    summary = (out / "summary.md").read_text()
+    assert "| hybrid |" in summary and "| 1 | 2 | 100.0 |" in summary  # F1 by gold passage rank
 
 
 def test_eval_qa_over_seed_conversations(tmp_path):
