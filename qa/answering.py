@@ -15,12 +15,13 @@ from qa.config import Settings, load_settings
 from qa.conversation import Turn, contextualize
 from qa.corpus import Skipped
 from qa.embedding import Embedder
-from qa.evidence import passage_weights, support
+from qa.evidence import support
 from qa.index import PassageIndex, open_index
 from qa.reader import ExtractiveReader, Reading
 from qa.retrieval import Retriever, make_retriever
-from qa.schema import Answer, Citation, Response, RetrievedPassage
+from qa.schema import Answer, Article, Citation, Passage, Response, RetrievedPassage
 from qa.squad import normalize_answer
+from qa.windows import Window, reading_windows, window_weights
 
 log = logging.getLogger(__name__)
 
@@ -54,25 +55,25 @@ def build_reader(settings: Settings) -> ExtractiveReader:
 
 def answers_from_reading(
     reading: Reading,
-    hits: list[RetrievedPassage],
+    windows: Sequence[Window],
     index: PassageIndex,
     limit: int,
     weights: Sequence[float],
     question: str = "",
     overlap_weight: float = 0.0,
 ) -> list[Answer]:
-    """Reader spans -> cited answers in article offsets, best first.
+    """Reader spans (read in `windows`) -> cited answers in article offsets, best first.
 
-    A span's evidence is P(passage | question) x P(span | passage) x support(sentence), and an answer's
-    score sums the evidence of every span that gives it: the same answer read in several passages adds
-    up. With one passage and no overlap weight it is the reader's own probability."""
+    A span's evidence is P(window | question) x P(span | window) x support(sentence), and an answer's
+    score sums the evidence of every span that gives it: the same answer read in several windows adds
+    up. With one window and no overlap weight it is the reader's own probability."""
     answers: list[Answer] = []
     keys: list[str] = []  # each answer's normalised text
     places: list[list[tuple[str, int, int]]] = []  # article spans each answer was read at
     for span in reading.spans:  # best first, so an answer keeps the wording of its likeliest span
-        passage = hits[span.passage_index].passage
-        article = index.article(passage)
-        start, end = passage.to_article(span.start, span.end)
+        window = windows[span.passage_index]
+        article = index.article(window.passage)
+        start, end = window.passage.to_article(span.start, span.end)
         sentence = sentence_at(article.text, start, end)
         score = float(weights[span.passage_index]) * span.score * support(question, sentence, overlap_weight)
         key = normalize_answer(span.text) or span.text
@@ -88,7 +89,7 @@ def answers_from_reading(
             None,
         )
         if k is None:
-            citation = Citation(article.id, article.title, passage.index, passage.text, start, end, span.start, span.end)
+            citation = _citation(article, window.cite(start, end), start, end)
             source = attribution(sentence)
             answers.append(Answer(article.text[start:end], score, citation, reader_score=span.score, attribution=source))
             keys.append(key)
@@ -98,7 +99,7 @@ def answers_from_reading(
             # more evidence, one source
             answers[k] = replace(answers[k], score=answers[k].score + score, reader_score=max(answers[k].reader_score, span.score))
         else:
-            citation = Citation(article.id, article.title, passage.index, passage.text, start, end, span.start, span.end)
+            citation = _citation(article, window.cite(start, end), start, end)
             answers[k] = replace(
                 answers[k],
                 score=answers[k].score + score,
@@ -109,6 +110,11 @@ def answers_from_reading(
     total = sum(a.score for a in answers)
     answers = [replace(a, share=a.score / total if total > 0 else 0.0) for a in answers]
     return sorted(answers, key=lambda a: -a.score)[:limit]
+
+
+def _citation(article: Article, passage: Passage, start: int, end: int) -> Citation:
+    passage_start, passage_end = passage.from_article(start, end)
+    return Citation(article.id, article.title, passage.index, passage.text, start, end, passage_start, passage_end)
 
 
 def _same_words(a: str, b: str) -> bool:
@@ -133,7 +139,7 @@ class Pipeline:
         settings = settings or load_settings()
         embedder = Embedder(settings.embedder_name())
         index, skipped = open_index(settings, embedder, show_progress)
-        retriever = make_retriever(settings.retriever, index, embedder)
+        retriever = make_retriever(index, embedder, settings)
         return cls(settings, embedder, index, build_reader(settings), retriever, skipped)
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[RetrievedPassage]:
@@ -144,17 +150,18 @@ class Pipeline:
         question = clean_question(question)
         if not hits:
             return Response(question, [], abstained=True, passages=[], no_answer_score=1.0)
+        windows = reading_windows(hits, self.index.article_passages, self.settings.read_neighbours)
         with self._lock:
-            reading = self.reader.read(question, [h.passage.text for h in hits], top_k=SPANS_PER_ANSWER * max_answers)
-        weights = passage_weights([h.score for h in hits], self.settings.retrieval_temperature())
+            reading = self.reader.read(question, [w.passage.text for w in windows], top_k=SPANS_PER_ANSWER * max_answers)
+        weights = window_weights(windows, [h.score for h in hits], self.settings.retrieval_temperature())
         answers = answers_from_reading(
-            reading, hits, self.index, max_answers, weights, question, self.settings.sentence_overlap_weight
+            reading, windows, self.index, max_answers, weights, question, self.settings.sentence_overlap_weight
         )
         # Abstain on the reader's own probability (calibrated on SQuAD v2 with the gold paragraph): how
         # peaked the passage weights are says which passage to trust, not whether any answers.
         abstained = not answers or answers[0].reader_score < self.settings.min_answer_score
         no_answer = float(np.dot(weights, reading.passage_no_answer))
-        disagreement = [] if abstained else disagreeing(answers, self.settings.min_answer_score, question)
+        disagreement = [] if abstained else disagreeing(answers, question)
         return Response(question, answers, abstained, hits, no_answer, disagreement=disagreement)
 
     def ask(

@@ -54,7 +54,7 @@ def _segmenter():
     return pysbd.Segmenter(language="en", clean=False, char_span=True)
 
 
-@lru_cache(maxsize=4096)  # answers are re-scored often (the same spans across settings and turns)
+@lru_cache(maxsize=65536)  # answers are re-scored often (the same spans across settings and turns)
 def sentence_at(text: str, start: int, end: int) -> str:
     """The sentence of `text` holding the characters [start, end) (pysbd; "U.S." does not end one)."""
     line_start = text.rfind("\n", 0, start) + 1
@@ -146,6 +146,21 @@ def _passage(article_id: str, index: int, words: list[Word]) -> Passage:
         end=last.start + len(last.text),
         runs=tuple(runs),
     )
+
+
+def passage_words(passage: Passage) -> list[Word]:
+    """The words a passage was built from, with their article offsets (one run per word)."""
+    ends = [clean - 1 for clean, _ in passage.runs[1:]] + [len(passage.text)]
+    return [Word(passage.text[clean:end], orig) for (clean, orig), end in zip(passage.runs, ends)]
+
+
+def merge_passages(passages: Sequence[Passage]) -> Passage:
+    """Consecutive passages of one article as one, the text they share (their overlap) taken once."""
+    words: list[Word] = []
+    for p in passages:
+        covered = words[-1].start + len(words[-1].text) if words else -1
+        words += [w for w in passage_words(p) if w.start >= covered]
+    return _passage(passages[0].article_id, passages[0].index, words)
 
 
 def token_counter(tokenizer) -> TokenCounter:

@@ -179,7 +179,7 @@ def evaluate_squad_open(file: Path, settings: Settings, limit: int | None) -> Op
     recall = {}
     retrievers = {}
     for kind in RETRIEVERS:
-        retrievers[kind] = make_retriever(kind, index, embedder)
+        retrievers[kind] = make_retriever(index, embedder, settings, kind)
         hits = retrievers[kind].run_many(questions, depth)
         recall[kind] = recall_table([gold_rank(h, g) for h, g in zip(hits, golds)])
 

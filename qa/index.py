@@ -15,6 +15,7 @@ import logging
 import os
 import time
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 
 import faiss
@@ -53,6 +54,17 @@ class PassageIndex:
 
     def article(self, passage: Passage) -> Article:
         return self.articles[passage.article_id]
+
+    @cached_property
+    def _by_article(self) -> dict[str, list[Passage]]:
+        by_article: dict[str, list[Passage]] = {}
+        for p in self.passages:
+            by_article.setdefault(p.article_id, []).append(p)
+        return {a: sorted(ps, key=lambda p: p.index) for a, ps in by_article.items()}
+
+    def article_passages(self, article_id: str) -> list[Passage]:
+        """The article's passages in order (passage.index is the position)."""
+        return self._by_article.get(article_id, [])
 
 
 def expected_manifest(settings: Settings, embedder: Embedder, articles: list[Article]) -> dict:

@@ -1,7 +1,7 @@
 """Question -> the top-k passages of the index: dense (FAISS), BM25 (bm25s), or both fused.
 
 Every retriever has one `run(question, top_k)` and a batched `run_many` for evaluation; hits carry the
-retriever's own score (cosine, BM25, or fused reciprocal rank), which `answering` turns into passage
+retriever's own score (cosine, BM25, or the fused scaled scores), which `answering` turns into passage
 weights with a temperature tuned per retriever.
 """
 
@@ -11,13 +11,11 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from qa.config import RETRIEVERS
+from qa.config import RETRIEVERS, Settings
 from qa.embedding import Embedder
 from qa.index import PassageIndex, embedding_text
 from qa.schema import RetrievedPassage
 
-# Reciprocal rank fusion's constant (Cormack et al. 2009): damps the difference between top ranks.
-RRF_K = 60
 # How deep each retriever's list goes before fusion: a passage ranked 30th by one and 2nd by the other
 # must still be seen.
 FUSION_DEPTH = 100
@@ -94,29 +92,47 @@ class BM25Retriever(_Base):
 
 
 class HybridRetriever(_Base):
-    """Reciprocal rank fusion of dense and BM25: score = sum over both lists of 1 / (RRF_K + rank)."""
+    """Dense and BM25 fused: each list's scores min-max scaled to [0, 1], then a weighted sum.
 
-    def __init__(self, dense: DenseRetriever, bm25: BM25Retriever) -> None:
+    A convex combination of scaled scores keeps how far apart the passages score, which reciprocal rank
+    fusion throws away; on the SQuAD train fragment it ranks the answering passage first more often
+    (recall@1 0.778 against RRF's 0.742, README) - as Bruch et al. (2023) found on other benchmarks."""
+
+    def __init__(self, dense: DenseRetriever, bm25: BM25Retriever, dense_weight: float = 0.5) -> None:
         super().__init__(dense.index)
-        self.dense, self.bm25 = dense, bm25
+        self.dense, self.bm25, self.dense_weight = dense, bm25, dense_weight
 
     def _rank(self, questions: list[str], k: int) -> list[list[tuple[int, float]]]:
         depth = min(max(k, FUSION_DEPTH), len(self.index.passages))
-        fused = []
-        for lists in zip(self.dense._rank(questions, depth), self.bm25._rank(questions, depth)):
-            scores: dict[int, float] = {}
-            for ranked in lists:
-                for rank, (i, _) in enumerate(ranked, start=1):
-                    scores[i] = scores.get(i, 0.0) + 1.0 / (RRF_K + rank)
-            fused.append(sorted(scores.items(), key=lambda t: -t[1])[:k])
-        return fused
+        pairs = zip(self.dense._rank(questions, depth), self.bm25._rank(questions, depth))
+        return [fuse(dense, bm25, self.dense_weight)[:k] for dense, bm25 in pairs]
 
 
-def make_retriever(kind: str, index: PassageIndex, embedder: Embedder) -> Retriever:
+def fuse(dense: list[tuple[int, float]], bm25: list[tuple[int, float]], dense_weight: float) -> list[tuple[int, float]]:
+    """(passage, fused score) best first: dense_weight x scaled dense + (1 - dense_weight) x scaled BM25."""
+    scores: dict[int, float] = {}
+    for weight, ranked in ((dense_weight, dense), (1.0 - dense_weight, bm25)):
+        for i, scaled in _min_max(ranked):
+            scores[i] = scores.get(i, 0.0) + weight * scaled
+    return sorted(scores.items(), key=lambda t: -t[1])
+
+
+def _min_max(ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """Scores scaled to [0, 1] within one list; a passage missing from the list counts as its lowest."""
+    if not ranked:
+        return []
+    top, low = ranked[0][1], ranked[-1][1]
+    span = top - low
+    return [(i, (s - low) / span if span > 0 else 1.0) for i, s in ranked]
+
+
+def make_retriever(index: PassageIndex, embedder: Embedder, settings: Settings, kind: str | None = None) -> Retriever:
+    """The retriever `kind` (default: the configured one) over `index`."""
+    kind = kind or settings.retriever
     if kind == "dense":
         return DenseRetriever(index, embedder)
     if kind == "bm25":
         return BM25Retriever(index)
     if kind == "hybrid":
-        return HybridRetriever(DenseRetriever(index, embedder), BM25Retriever(index))
+        return HybridRetriever(DenseRetriever(index, embedder), BM25Retriever(index), settings.hybrid_dense_weight)
     raise ValueError(f"unknown retriever {kind!r}: use one of {', '.join(RETRIEVERS)}")

@@ -38,10 +38,23 @@ class Passage:
         """Article offsets of the passage characters [start, end)."""
         return self._map(start), self._map(end - 1) + 1
 
+    def from_article(self, start: int, end: int) -> tuple[int, int]:
+        """Passage offsets of the article characters [start, end), clipped to the passage."""
+        start, end = max(start, self.start), min(end, self.end)
+        return self._unmap(start), self._unmap(end - 1) + 1
+
     def _map(self, i: int) -> int:
         k = bisect_right(self.runs, (i, float("inf"))) - 1
         clean, orig = self.runs[k]
         return orig + (i - clean)
+
+    def _unmap(self, i: int) -> int:
+        # Runs start in article order too; a character between two runs (collapsed whitespace) maps to
+        # the end of the run before it.
+        k = max(bisect_right([orig for _, orig in self.runs], i) - 1, 0)
+        clean, orig = self.runs[k]
+        limit = self.runs[k + 1][0] - 1 if k + 1 < len(self.runs) else len(self.text)
+        return min(clean + (i - orig), limit)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,13 @@
 """Tune how retrieval and reader evidence combine: per retriever, the softmax temperature over retrieval
 scores (evidence.passage_weights), the weight of question words repeated in the span's sentence
-(evidence.support) and the number of passages read.
+(evidence.support), the number of passages read and how many neighbours each is read with (qa.windows).
 
-Reads each question once over its top passages, then scores every (top_k, temperature) on those
-readings, so the grid costs no more reader time than one run. Tune on questions that are NOT the
+Reads each question once per (top_k, neighbours), then scores every (temperature, overlap weight) on
+those readings, so that part of the grid costs no reader time. Tune on questions that are NOT the
 evaluation set (default: the SQuAD v1.1 train fragment in ../shared/data/train/).
 
     python scripts/tune_fusion.py [--file FILE] [--limit 400]
+    python scripts/tune_fusion.py --retrieval-only [--file FILE]     # hybrid's dense weight
 """
 
 from __future__ import annotations
@@ -19,19 +20,20 @@ from tqdm import tqdm
 from qa.answering import Pipeline, answers_from_reading, build_reader
 from qa.config import REPO_ROOT, RETRIEVERS, load_settings, quiet_model_loading
 from qa.embedding import Embedder
-from qa.evidence import passage_weights
-from qa.evaluation import squad_articles
+from qa.evaluation import gold_rank, recall_table, squad_articles
 from qa.index import build_index
-from qa.reader import Reading
 from qa.retrieval import make_retriever
 from qa.squad import load_squad, score_prediction
+from qa.windows import reading_windows, window_weights
 
 GRID = {
     "dense": [0.05, 0.1, 0.2],
     "bm25": [1.0, 2.0, 4.0],
-    "hybrid": [0.001, 0.002, 0.005],
+    "hybrid": [0.1, 0.2, 0.5, 1.0],
 }
 TOP_KS = (5, 10)
+NEIGHBOURS = (0, 1)
+DENSE_WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7)
 OVERLAP_WEIGHTS = (0.0, 1.0, 2.0, 3.0)
 
 
@@ -41,7 +43,13 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=400, help="questions sampled (seeded) from the file")
     parser.add_argument("--retrievers", nargs="*", default=list(RETRIEVERS), choices=RETRIEVERS)
     parser.add_argument("--top-k", type=int, nargs="*", default=list(TOP_KS), help="passages read (grid)")
+    parser.add_argument("--neighbours", type=int, nargs="*", default=list(NEIGHBOURS), help="passages read either side (grid)")
     parser.add_argument("--overlap-weights", type=float, nargs="*", default=list(OVERLAP_WEIGHTS))
+    parser.add_argument(
+        "--retrieval-only", action="store_true",
+        help="tune hybrid retrieval's dense weight for recall@1 on every question of the file (no reader)",
+    )
+    parser.add_argument("--dense-weights", type=float, nargs="*", default=list(DENSE_WEIGHTS))
     args = parser.parse_args()
     quiet_model_loading()
 
@@ -50,32 +58,54 @@ def main() -> None:
     settings = load_settings()
     embedder = Embedder(settings.embedder_name())
     index = build_index(squad_articles(examples), embedder, settings, show_progress=True)
+    if args.retrieval_only:
+        tune_retrieval([ex for ex in examples if ex.answers], index, embedder, settings, args.dense_weights)
+        return
     reader = build_reader(settings)
-    depth = max(args.top_k)
     print(f"{len(sample)} questions from {args.file}; corpus {len(index.passages)} passages")
-    print("| retriever | top_k | temperature | overlap weight | F1 | EM |\n|---|---|---|---|---|---|")
+    print("| retriever | top_k | neighbours | temperature | overlap weight | F1 | EM |\n|---|---|---|---|---|---|---|")
     for kind in args.retrievers:
-        pipeline = Pipeline(settings, embedder, index, reader, make_retriever(kind, index, embedder), [])
-        runs = []
-        for ex in tqdm(sample, desc=kind, leave=False):
-            hits = pipeline.retrieve(ex.question, depth)
-            reading = reader.read(ex.question, [h.passage.text for h in hits], top_k=30)
-            runs.append((ex, hits, reading))
+        pipeline = Pipeline(settings, embedder, index, reader, make_retriever(index, embedder, settings, kind), [])
         best = None
         for k in args.top_k:
-            for t in GRID[kind]:
-                for beta in args.overlap_weights:
-                    em = f1 = 0.0
-                    for ex, hits, reading in runs:
-                        kept = Reading([s for s in reading.spans if s.passage_index < k], 0.0, reading.passage_no_answer[:k])
-                        weights = passage_weights([h.score for h in hits[:k]], t)
-                        answers = answers_from_reading(kept, hits[:k], index, 1, weights, ex.question, beta)
-                        e, f = score_prediction(answers[0].text if answers else "", [a.text for a in ex.answers])
-                        em, f1 = em + e, f1 + f
-                    row = (100 * f1 / len(runs), 100 * em / len(runs), k, t, beta)
-                    best = max(best or row, row)
-                    print(f"| {kind} | {k} | {t} | {beta} | {row[0]:.2f} | {row[1]:.2f} |", flush=True)
-        print(f"best for {kind}: top_k {best[2]}, temperature {best[3]}, overlap weight {best[4]} (F1 {best[0]:.2f})", flush=True)
+            for neighbours in args.neighbours:
+                runs = []
+                for ex in tqdm(sample, desc=f"{kind} top {k} ±{neighbours}", leave=False):
+                    hits = pipeline.retrieve(ex.question, k)
+                    windows = reading_windows(hits, index.article_passages, neighbours)
+                    reading = reader.read(ex.question, [w.passage.text for w in windows], top_k=30)
+                    runs.append((ex, hits, windows, reading))
+                for t in GRID[kind]:
+                    for beta in args.overlap_weights:
+                        em = f1 = 0.0
+                        for ex, hits, windows, reading in runs:
+                            weights = window_weights(windows, [h.score for h in hits], t)
+                            answers = answers_from_reading(reading, windows, index, 1, weights, ex.question, beta)
+                            e, f = score_prediction(answers[0].text if answers else "", [a.text for a in ex.answers])
+                            em, f1 = em + e, f1 + f
+                        row = (100 * f1 / len(runs), 100 * em / len(runs), k, neighbours, t, beta)
+                        best = max(best or row, row)
+                        print(f"| {kind} | {k} | {neighbours} | {t} | {beta} | {row[0]:.2f} | {row[1]:.2f} |", flush=True)
+        print(
+            f"best for {kind}: top_k {best[2]}, neighbours {best[3]}, temperature {best[4]}, "
+            f"overlap weight {best[5]} (F1 {best[0]:.2f})",
+            flush=True,
+        )
+
+
+def tune_retrieval(examples, index, embedder, settings, dense_weights) -> None:
+    """recall@1/5 of dense, BM25 and hybrid at each dense weight. The retrievers are not trained, so every
+    question of the file is fair to tune on."""
+    questions = [ex.question for ex in examples]
+    golds = [[a.text for a in ex.answers] for ex in examples]
+    print(f"{len(questions)} questions; corpus {len(index.passages)} passages")
+    print("| retriever | dense weight | recall@1 | recall@5 |\n|---|---|---|---|")
+    candidates = [("dense", None), ("bm25", None)] + [("hybrid", w) for w in dense_weights]
+    for kind, weight in candidates:
+        retriever = make_retriever(index, embedder, settings.replace(hybrid_dense_weight=weight), kind)
+        hits = retriever.run_many(questions, 5)
+        table = recall_table([gold_rank(h, g) for h, g in zip(hits, golds)], ks=(1, 5))
+        print(f"| {kind} | {'' if weight is None else weight} | {table['recall@1']:.3f} | {table['recall@5']:.3f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -34,4 +34,4 @@ def seed_pipeline(tmp_path_factory, embedder, reader):
 
     settings = load_settings(corpus_dir=SEEDS, index_dir=tmp_path_factory.mktemp("seed-index"))
     index, skipped = open_index(settings, embedder)
-    return Pipeline(settings, embedder, index, reader, make_retriever(settings.retriever, index, embedder), skipped)
+    return Pipeline(settings, embedder, index, reader, make_retriever(index, embedder, settings), skipped)

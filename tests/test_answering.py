@@ -7,6 +7,7 @@ from qa.answering import answers_from_reading
 from qa.evidence import passage_weights, sentence_overlap
 from qa.reader import Reading, Span
 from qa.schema import RetrievedPassage
+from qa.windows import reading_windows
 
 
 def test_passage_weights_are_a_distribution_that_sharpens_with_lower_temperature():
@@ -25,22 +26,23 @@ def _hits_with(index, *needles):
     return hits
 
 
-def _span(hits, i, words, score, at=None):
-    start = hits[i].passage.text.index(at or words)
+def _span(windows, i, words, score, at=None):
+    start = windows[i].passage.text.index(at or words)
     return Span(words, score, i, start, start + len(words))
 
 
 def test_overlapping_spans_are_one_answer_and_rivals_stay_apart(seed_pipeline):
     index = seed_pipeline.index
-    hits = _hits_with(index, "Iraq said 22 missiles", "fired 15 missiles")
+    hits = _hits_with(index, "Iraq said 22 missiles", "deliberately sought to avoid")
+    windows = reading_windows(hits, index.article_passages, neighbours=0)
     spans = [
-        _span(hits, 0, "22 missiles", 0.5),
-        _span(hits, 1, "15", 0.4),
-        _span(hits, 0, "22", 0.3, at="22 missiles"),  # inside the first span: a variant of it, not a rival
+        _span(windows, 0, "22 missiles", 0.5),
+        _span(windows, 1, "U.S. military casualties", 0.4),
+        _span(windows, 0, "22", 0.3, at="22 missiles"),  # inside the first span: a variant of it, not a rival
     ]
     weights = [0.6, 0.4]
-    answers = answers_from_reading(Reading(spans, 0.1, [0.1, 0.2]), hits, index, 5, weights)
-    assert [a.text for a in answers] == ["22 missiles", "15"]
+    answers = answers_from_reading(Reading(spans, 0.1, [0.1, 0.2]), windows, index, 5, weights)
+    assert [a.text for a in answers] == ["22 missiles", "U.S. military casualties"]
     assert answers[0].score == pytest.approx(0.6 * 0.5 + 0.6 * 0.3)
     assert answers[1].score == pytest.approx(0.4 * 0.4)
     # The share shown in the chat is the score over all answers read, so it follows the ranking.
