@@ -103,8 +103,8 @@ def _list(args) -> int:
 
 def response_record(response) -> dict:
     """`ask --json`: `score` ranks the answers (all evidence summed), `share` is that score as a share of
-    all answers read, `confidence` is the reader's own probability for the answer in its best passage
-    (what abstention compares with QA_MIN_ANSWER_SCORE)."""
+    all answers read, `confidence` is the reader's own probability for the answer in the passage it is cited
+    in, read alone (what abstention compares with QA_MIN_ANSWER_SCORE)."""
     return {
         "question": response.question,
         "interpreted": response.interpreted or None,

@@ -75,7 +75,9 @@ class Answer:
     score: float  # reader and retrieval evidence summed over every passage read (answering.answers_from_reading)
     citation: Citation
     also_in: tuple[Citation, ...] = ()  # other passages that gave the same answer
-    reader_score: float = 0.0  # the reader's highest probability for it in any one passage
+    # The reader's probability for it in the passage it is cited in, read alone (what abstention compares
+    # with its threshold); answers_from_reading gives the best over the windows read.
+    reader_score: float = 0.0
     attribution: str = ""  # who the cited sentence says it ("Iraq", "Iranian state television"), if anyone
     # `score` over the scores of every answer read for the question: what ranks the answers, as a share
     # a person can read ("62% of the evidence"). The reader's own probability (reader_score) does not
