@@ -96,7 +96,7 @@ class HybridRetriever(_Base):
 
     A convex combination of scaled scores keeps how far apart the passages score, which reciprocal rank
     fusion throws away; on the SQuAD train fragment it ranks the answering passage first more often
-    (recall@1 0.778 against RRF's 0.742, README) - as Bruch et al. (2023) found on other benchmarks."""
+    (recall@1 0.779 against RRF's 0.742, README) - as Bruch et al. (2023) found on other benchmarks."""
 
     def __init__(self, dense: DenseRetriever, bm25: BM25Retriever, dense_weight: float = 0.5) -> None:
         super().__init__(dense.index)
