@@ -38,12 +38,13 @@ class _Base:
         k = min(top_k, len(self.index.passages))
         if k <= 0:
             return [[] for _ in questions]
-        return [self._hits(ranked) for ranked in self._rank(list(questions), k)]
+        return [self.hits(ranked) for ranked in self.rank(list(questions), k)]
 
-    def _rank(self, questions: list[str], k: int) -> list[list[tuple[int, float]]]:
+    def rank(self, questions: list[str], k: int) -> list[list[tuple[int, float]]]:
+        """Per question, (passage position, score) best first, at most k."""
         raise NotImplementedError
 
-    def _hits(self, ranked: list[tuple[int, float]]) -> list[RetrievedPassage]:
+    def hits(self, ranked: list[tuple[int, float]]) -> list[RetrievedPassage]:
         passages = self.index.passages
         return [
             RetrievedPassage(passages[i], self.index.article(passages[i]).title, score, rank)
@@ -58,7 +59,7 @@ class DenseRetriever(_Base):
         super().__init__(index)
         self.embedder = embedder
 
-    def _rank(self, questions: list[str], k: int) -> list[list[tuple[int, float]]]:
+    def rank(self, questions: list[str], k: int) -> list[list[tuple[int, float]]]:
         queries = self.embedder.encode(questions).astype(np.float32)
         scores, ids = self.index.vectors.search(queries, k)
         return [[(int(i), float(s)) for i, s in zip(row_ids, row) if i >= 0] for row_ids, row in zip(ids, scores)]
@@ -85,7 +86,7 @@ class BM25Retriever(_Base):
     def _tokenize(self, texts: list[str]):
         return self._bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
 
-    def _rank(self, questions: list[str], k: int) -> list[list[tuple[int, float]]]:
+    def rank(self, questions: list[str], k: int) -> list[list[tuple[int, float]]]:
         ids, scores = self.model.retrieve(self._tokenize(questions), k=k, show_progress=False, n_threads=1)
         # A question made only of stop words or unseen words scores 0 everywhere: no evidence, no hits.
         return [[(int(i), float(s)) for i, s in zip(row_ids, row) if s > 0] for row_ids, row in zip(ids, scores)]
@@ -98,13 +99,13 @@ class HybridRetriever(_Base):
     fusion throws away; on the SQuAD train fragment it ranks the answering passage first more often
     (recall@1 0.779 against RRF's 0.742, README) - as Bruch et al. (2023) found on other benchmarks."""
 
-    def __init__(self, dense: DenseRetriever, bm25: BM25Retriever, dense_weight: float = 0.5) -> None:
+    def __init__(self, dense: DenseRetriever, bm25: BM25Retriever, dense_weight: float) -> None:
         super().__init__(dense.index)
         self.dense, self.bm25, self.dense_weight = dense, bm25, dense_weight
 
-    def _rank(self, questions: list[str], k: int) -> list[list[tuple[int, float]]]:
+    def rank(self, questions: list[str], k: int) -> list[list[tuple[int, float]]]:
         depth = min(max(k, FUSION_DEPTH), len(self.index.passages))
-        pairs = zip(self.dense._rank(questions, depth), self.bm25._rank(questions, depth))
+        pairs = zip(self.dense.rank(questions, depth), self.bm25.rank(questions, depth))
         return [fuse(dense, bm25, self.dense_weight)[:k] for dense, bm25 in pairs]
 
 

@@ -51,7 +51,7 @@ class Passage:
     def _unmap(self, i: int) -> int:
         # Runs start in article order too; a character between two runs (collapsed whitespace) maps to
         # the end of the run before it.
-        k = max(bisect_right([orig for _, orig in self.runs], i) - 1, 0)
+        k = max(bisect_right(self.runs, i, key=lambda run: run[1]) - 1, 0)
         clean, orig = self.runs[k]
         limit = self.runs[k + 1][0] - 1 if k + 1 < len(self.runs) else len(self.text)
         return min(clean + (i - orig), limit)

@@ -22,7 +22,7 @@ from qa.config import REPO_ROOT, RETRIEVERS, load_settings, quiet_model_loading
 from qa.embedding import Embedder
 from qa.evaluation import gold_rank, recall_table, squad_articles
 from qa.index import build_index
-from qa.retrieval import make_retriever
+from qa.retrieval import FUSION_DEPTH, BM25Retriever, DenseRetriever, fuse, make_retriever
 from qa.squad import load_squad, score_prediction
 from qa.windows import reading_windows, window_weights
 
@@ -59,7 +59,7 @@ def main() -> None:
     embedder = Embedder(settings.embedder_name())
     index = build_index(squad_articles(examples), embedder, settings, show_progress=True)
     if args.retrieval_only:
-        tune_retrieval([ex for ex in examples if ex.answers], index, embedder, settings, args.dense_weights)
+        tune_retrieval([ex for ex in examples if ex.answers], index, embedder, args.dense_weights)
         return
     reader = build_reader(settings)
     print(f"{len(sample)} questions from {args.file}; corpus {len(index.passages)} passages")
@@ -93,17 +93,21 @@ def main() -> None:
         )
 
 
-def tune_retrieval(examples, index, embedder, settings, dense_weights) -> None:
+def tune_retrieval(examples, index, embedder, dense_weights) -> None:
     """recall@1/5 of dense, BM25 and hybrid at each dense weight. The retrievers are not trained, so every
-    question of the file is fair to tune on."""
+    question of the file is fair to tune on. Dense and BM25 rank once; each weight only re-fuses."""
     questions = [ex.question for ex in examples]
     golds = [[a.text for a in ex.answers] for ex in examples]
     print(f"{len(questions)} questions; corpus {len(index.passages)} passages")
     print("| retriever | dense weight | recall@1 | recall@5 |\n|---|---|---|---|")
-    candidates = [("dense", None), ("bm25", None)] + [("hybrid", w) for w in dense_weights]
-    for kind, weight in candidates:
-        retriever = make_retriever(index, embedder, settings.replace(hybrid_dense_weight=weight), kind)
-        hits = retriever.run_many(questions, 5)
+    dense, bm25 = DenseRetriever(index, embedder), BM25Retriever(index)
+    depth = min(FUSION_DEPTH, len(index.passages))
+    dense_lists, bm25_lists = dense.rank(questions, depth), bm25.rank(questions, depth)
+    candidates = [("dense", None, dense_lists), ("bm25", None, bm25_lists)] + [
+        ("hybrid", w, [fuse(d, b, w) for d, b in zip(dense_lists, bm25_lists)]) for w in dense_weights
+    ]
+    for kind, weight, ranked in candidates:
+        hits = [dense.hits(r[:5]) for r in ranked]
         table = recall_table([gold_rank(h, g) for h, g in zip(hits, golds)], ks=(1, 5))
         print(f"| {kind} | {'' if weight is None else weight} | {table['recall@1']:.3f} | {table['recall@5']:.3f} |", flush=True)
 
