@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from qa.config import REPO_ROOT, RETRIEVERS, load_settings, quiet_model_loading
+from qa.config import REPO_ROOT, RETRIEVERS, SHIPPED_READER, load_settings, quiet_model_loading
 
 
 def _train_reader(args) -> int:
@@ -33,6 +33,28 @@ def _train_reader(args) -> int:
         seed=args.seed,
     )
     train_reader(recipe, Path(args.out), init=args.init, save_every=args.save_every)
+    print(f"reader written to {args.out}")
+    return 0
+
+
+def _train_reader_passages(args) -> int:
+    from qa.passage_training import train_reader_on_passages
+    from qa.training import Recipe
+
+    recipe = Recipe(
+        base=args.init,
+        data=args.data,
+        mix={k: float(v) for k, v in (item.split("=", 1) for item in args.mix)},
+        max_length=args.max_length,
+        stride=args.stride,
+        learning_rate=args.lr,
+        warmup=args.warmup,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        max_steps=args.max_steps,
+        seed=args.seed,
+    )
+    train_reader_on_passages(recipe, Path(args.out), args.init, args.top_k, args.neighbours, args.hold_out)
     print(f"reader written to {args.out}")
     return 0
 
@@ -266,13 +288,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--save-every", type=int, default=500)
     p.set_defaults(func=_train_reader)
+
+    p = sub.add_parser(
+        "train-reader-passages",
+        help="continue training a reader on the windows retrieval gives it, normalised across them (qa.passage_training)",
+    )
+    p.add_argument("--data", nargs="+", required=True, help="SQuAD-format files; each is its own retrieval corpus")
+    p.add_argument("--mix", nargs="*", default=[], help="FILE_STEM=SHARE of its questions to use")
+    p.add_argument("--init", default=str(SHIPPED_READER), help="reader checkpoint to continue from")
+    p.add_argument("--out", default="runs/reader-passages")
+    p.add_argument("--top-k", type=int, default=5, help="passages retrieved per question")
+    p.add_argument("--neighbours", type=int, default=1, help="passages read either side of each")
+    p.add_argument("--hold-out", type=int, default=0, help="leave out the N questions per file scripts/tune_fusion.py tunes on")
+    p.add_argument("--max-length", type=int, default=384)
+    p.add_argument("--stride", type=int, default=128)
+    p.add_argument("--lr", type=float, default=3e-5)
+    p.add_argument("--warmup", type=float, default=0.06)
+    p.add_argument("--batch-size", type=int, default=8, help="questions per optimizer step")
+    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--max-steps", type=int, default=0)
+    p.add_argument("--seed", type=int, default=13)
+    p.set_defaults(func=_train_reader_passages)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     quiet_model_loading()
-    logging.basicConfig(level=logging.INFO if args.verbose or args.command == "train-reader" else logging.WARNING,
+    logging.basicConfig(level=logging.INFO if args.verbose or args.command.startswith("train-reader") else logging.WARNING,
                         format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     try:
         return args.func(args)

@@ -1,14 +1,16 @@
 """Extractive reader: finds answer spans in passages with any `AutoModelForQuestionAnswering` checkpoint.
 
 transformers 5 has no question-answering pipeline, so window splitting and span decoding live here.
-Scores are probabilities: each window's start and end logits are softmax-normalised over its context
-tokens plus [CLS] (the "no answer" position), so spans from different windows and passages compare.
+Scores are probabilities: start and end logits are softmax-normalised over the context tokens plus [CLS]
+(the "no answer" position) of each window - or, for a reader trained with shared normalisation (its
+config says `shared_normalisation`), of all the windows read for the question together, which is what
+such a reader's raw scores were trained to be compared by. For one window the two are the same.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -54,8 +56,7 @@ def best_spans(
     Only tokens where `context_mask` is true may start or end a span, so a span never covers the
     question, special tokens or padding; `end - start < max_answer_tokens`. Position 0 is [CLS].
     """
-    allowed = context_mask.copy()
-    allowed[0] = True
+    allowed = _allowed(context_mask)
     log_start = _log_softmax(start_logits, allowed)
     log_end = _log_softmax(end_logits, allowed)
     null = float(np.exp(log_start[0] + log_end[0]))
@@ -75,10 +76,29 @@ def best_spans(
     return spans, null
 
 
-def _log_softmax(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+def _allowed(context_mask: np.ndarray) -> np.ndarray:
+    allowed = context_mask.copy()
+    allowed[0] = True
+    return allowed
+
+
+def _log_norm(logits: np.ndarray, allowed: np.ndarray) -> float:
+    """log of the softmax denominator over the allowed positions."""
     masked = np.where(allowed, logits.astype(np.float64), -np.inf)
     top = masked.max()
-    return masked - (top + np.log(np.exp(masked - top).sum()))
+    return float(top + np.log(np.exp(masked - top).sum()))
+
+
+def _log_softmax(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    return np.where(allowed, logits.astype(np.float64), -np.inf) - _log_norm(logits, allowed)
+
+
+def shared_factors(log_norms: Sequence[tuple[float, float]]) -> np.ndarray:
+    """Per window, what turns its own span probabilities into probabilities over all the windows read
+    together: Z_start(w) Z_end(w) / (sum of every window's Z_start x sum of every window's Z_end)."""
+    starts, ends = np.array(log_norms, dtype=np.float64).reshape(-1, 2).T
+    joint = np.logaddexp.reduce(starts) + np.logaddexp.reduce(ends)
+    return np.exp(starts + ends - joint)
 
 
 class ExtractiveReader:
@@ -102,6 +122,8 @@ class ExtractiveReader:
             raise ValueError(f"reader {self.name}: a fast tokenizer is needed for character offsets")
         # Shipped weights are fp16 to keep the repo small; CPUs compute in fp32.
         self.model = AutoModelForQuestionAnswering.from_pretrained(self.name, dtype=torch.float32).eval()
+        # Set by qa.passage_training; any other checkpoint was trained one window at a time.
+        self.shared_normalisation = bool(getattr(self.model.config, "shared_normalisation", False))
         self.max_length = min(max_length, self.tokenizer.model_max_length)
         self.stride = stride
         self.max_answer_tokens = max_answer_tokens
@@ -135,7 +157,8 @@ class ExtractiveReader:
             padding=False,
         )
         start_logits, end_logits = self._forward(enc)
-        found: list[list[Span]] = [[] for _ in items]
+        found: list[list[tuple[Span, int]]] = [[] for _ in items]  # (span, its window among the item's)
+        log_norms: list[list[tuple[float, float]]] = [[] for _ in items]
         null = [[1.0] * len(passages) for _, passages in items]
         for w, pair_index in enumerate(enc["overflow_to_sample_mapping"]):
             item, passage_index = pairs[pair_index]
@@ -145,10 +168,17 @@ class ExtractiveReader:
             spans, window_null = best_spans(start_logits[w], end_logits[w], mask, self.max_answer_tokens)
             # A passage answers the question if any of its windows does: keep the least confident "no".
             null[item][passage_index] = min(null[item][passage_index], window_null)
+            allowed = _allowed(mask)
+            log_norms[item].append((_log_norm(start_logits[w], allowed), _log_norm(end_logits[w], allowed)))
             for s, e, p in spans[: top_k * 2]:
                 a, b = offsets[s][0], offsets[e][1]
-                found[item].append(Span(context[a:b], p, passage_index, a, b))
-        return [Reading(_dedupe(spans)[:top_k], min(null[i]), null[i]) for i, spans in enumerate(found)]
+                found[item].append((Span(context[a:b], p, passage_index, a, b), len(log_norms[item]) - 1))
+        readings = []
+        for i, item_spans in enumerate(found):
+            factors = shared_factors(log_norms[i]) if self.shared_normalisation and log_norms[i] else None
+            spans = [s if factors is None else replace(s, score=s.score * float(factors[w])) for s, w in item_spans]
+            readings.append(Reading(_dedupe(spans)[:top_k], min(null[i]), null[i]))
+        return readings
 
     def _clip_question(self, question: str) -> str:
         question = question.strip()

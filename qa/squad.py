@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 import string
 from collections import Counter
@@ -71,6 +72,11 @@ def load_squad(path: str | Path) -> list[SquadExample]:
                 )
             para_key += 1
     return examples
+
+
+def tuning_sample(examples: list[SquadExample], n: int) -> list[SquadExample]:
+    """The seeded sample scripts/tune_fusion.py tunes on; training held out from it keeps tuning fair."""
+    return random.Random(13).sample(examples, min(n, len(examples)))
 
 
 def _field(obj, name, kind, where):

@@ -165,7 +165,7 @@ def length_grouped_batches(features: list[dict], batch_size: int, rng: random.Ra
 
 def train_reader(recipe: Recipe, out_dir: Path, init: str | None = None, save_every: int = 500, log_every: int = 20) -> Path:
     """Train and write the reader to `out_dir` (fp16 safetensors, tokenizer, config, recipe.json)."""
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
     rng = random.Random(recipe.seed)
     torch.manual_seed(recipe.seed)
@@ -182,13 +182,7 @@ def train_reader(recipe: Recipe, out_dir: Path, init: str | None = None, save_ev
 
     steps_per_epoch = math.ceil(len(features) / recipe.batch_size)
     total = recipe.max_steps or max(1, int(steps_per_epoch * recipe.epochs))
-    no_decay = ("bias", "LayerNorm.weight")
-    groups = [
-        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": recipe.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
-    ]
-    optimizer = torch.optim.AdamW(groups, lr=recipe.learning_rate)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(total * recipe.warmup), total)
+    optimizer, scheduler = optimizer_and_schedule(model, recipe, total)
     model.train()
     step, seen_tokens, started, running = 0, 0, time.time(), []
     history = []
@@ -226,6 +220,19 @@ def train_reader(recipe: Recipe, out_dir: Path, init: str | None = None, save_ev
     }
     save_reader(model, tokenizer, out_dir, recipe, info)
     return out_dir
+
+
+def optimizer_and_schedule(model, recipe: Recipe, total_steps: int):
+    """AdamW without weight decay on biases and LayerNorm; linear warm-up, then linear decay to 0."""
+    from transformers import get_linear_schedule_with_warmup
+
+    no_decay = ("bias", "LayerNorm.weight")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": recipe.weight_decay},
+        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=recipe.learning_rate)
+    return optimizer, get_linear_schedule_with_warmup(optimizer, int(total_steps * recipe.warmup), total_steps)
 
 
 def save_reader(model, tokenizer, out_dir: Path, recipe: Recipe, info: dict) -> None:

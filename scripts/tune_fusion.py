@@ -13,7 +13,6 @@ evaluation set (default: the SQuAD v1.1 train fragment in ../shared/data/train/)
 from __future__ import annotations
 
 import argparse
-import random
 
 from tqdm import tqdm
 
@@ -23,7 +22,7 @@ from qa.embedding import Embedder
 from qa.evaluation import gold_rank, recall_table, squad_articles
 from qa.index import build_index
 from qa.retrieval import FUSION_DEPTH, BM25Retriever, DenseRetriever, fuse, make_retriever
-from qa.squad import load_squad, score_prediction
+from qa.squad import load_squad, score_prediction, tuning_sample
 from qa.windows import reading_windows, window_weights
 
 GRID = {
@@ -54,7 +53,7 @@ def main() -> None:
     quiet_model_loading()
 
     examples = load_squad(args.file)
-    sample = random.Random(13).sample(examples, min(args.limit, len(examples)))
+    sample = tuning_sample(examples, args.limit)
     settings = load_settings()
     embedder = Embedder(settings.embedder_name())
     index = build_index(squad_articles(examples), embedder, settings, show_progress=True)
