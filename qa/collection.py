@@ -63,9 +63,9 @@ class Refused:
 
 
 @dataclass
-class AddReport:
-    added: list[AddedFile] = field(default_factory=list)
-    duplicates: list[Duplicate] = field(default_factory=list)
+class _Report:
+    """What a change to the collection did; a refused input means nothing was written."""
+
     refused: list[Refused] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)  # unreadable files already in the folder
     index: object | None = None  # the updated PassageIndex, when anything was written
@@ -76,10 +76,37 @@ class AddReport:
 
     @property
     def changed(self) -> bool:
-        return bool(self.added)
+        return bool(self._done())
 
     def messages(self) -> list[tuple[str, str]]:
         """(level, text) lines for people: level is "success", "warning" or "error"."""
+        out = self._done_messages() + [("error", f"refused {self._refusal(r)}") for r in self.refused]
+        if self.refused:
+            out.append(("error", self._nothing_done))
+        return out
+
+    _nothing_done = "nothing was changed"
+
+    def _done(self) -> list:
+        raise NotImplementedError
+
+    def _done_messages(self) -> list[tuple[str, str]]:
+        raise NotImplementedError
+
+    def _refusal(self, r: Refused) -> str:
+        return f"{r.name}: {r.reason}"
+
+
+@dataclass
+class AddReport(_Report):
+    added: list[AddedFile] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    _nothing_done = "nothing was added: fix or leave out the refused files and try again"
+
+    def _done(self) -> list:
+        return self.added
+
+    def _done_messages(self) -> list[tuple[str, str]]:
         out = []
         for added in self.added:
             renamed = f" as {added.file}" if added.file != added.name else ""
@@ -87,11 +114,10 @@ class AddReport:
                 out.append(("success", f"added {a.id} from {added.name}{renamed}: {a.title}"))
         for d in self.duplicates:
             out.append(("warning", f"skipped {d.name}: same text as article {d.duplicate_of} ({d.duplicate_of_title})"))
-        for r in self.refused:
-            out.append(("error", f"refused {r.reason}"))
-        if self.refused:
-            out.append(("error", "nothing was added: fix or leave out the refused files and try again"))
         return out
+
+    def _refusal(self, r: Refused) -> str:
+        return r.reason  # names the file already
 
 
 @dataclass(frozen=True)
@@ -103,30 +129,19 @@ class RemovedArticle:
 
 
 @dataclass
-class RemoveReport:
+class RemoveReport(_Report):
     removed: list[RemovedArticle] = field(default_factory=list)
-    refused: list[Refused] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    index: object | None = None
+    _nothing_done = "nothing was removed"
 
-    @property
-    def ok(self) -> bool:
-        return not self.refused
+    def _done(self) -> list:
+        return self.removed
 
-    @property
-    def changed(self) -> bool:
-        return bool(self.removed)
-
-    def messages(self) -> list[tuple[str, str]]:
-        out = []
-        for r in self.removed:
-            how = f"deleted {r.file}" if r.file_deleted else f"its line removed from {r.file}"
-            out.append(("success", f"removed {r.article_id}: {r.title} ({how})"))
-        for r in self.refused:
-            out.append(("error", f"refused {r.name}: {r.reason}"))
-        if self.refused:
-            out.append(("error", "nothing was removed"))
-        return out
+    def _done_messages(self) -> list[tuple[str, str]]:
+        return [
+            ("success", f"removed {r.article_id}: {r.title} "
+             f"({f'deleted {r.file}' if r.file_deleted else f'its line removed from {r.file}'})")
+            for r in self.removed
+        ]
 
 
 def safe_file_name(name: str, taken: set[str]) -> str:
