@@ -10,7 +10,7 @@ import streamlit as st
 from qa.answering import EmptyQuestion, Pipeline
 from qa.collection import add_articles, remove_articles
 from qa.config import load_settings, quiet_model_loading
-from qa.display import collapse, escape, highlight, text_block
+from qa.display import collapse, escape, evidence_label, highlight, text_block
 from qa.conversation import Turn
 from qa.schema import Answer, Citation, Response
 
@@ -49,8 +49,7 @@ def show_citation(pipeline: Pipeline, citation: Citation, key: str) -> None:
 def answer_line(answer: Answer, strong: bool) -> str:
     text = escape(collapse(answer.text))
     source = f" — according to {escape(collapse(answer.attribution))}" if answer.attribution else ""
-    # The share follows the order the answers are shown in; the reader's probability alone would not.
-    return f"{'<b>' + text + '</b>' if strong else text}{source} ({answer.share:.0%} of the evidence)"
+    return f"{'<b>' + text + '</b>' if strong else text}{source} ({evidence_label(answer.share)})"
 
 
 def show_answer(pipeline: Pipeline, response: Response, message_no: int) -> None:

@@ -153,6 +153,7 @@ def response_record(response) -> dict:
 def _ask(args) -> int:
     from qa.answering import EmptyQuestion, Pipeline
     from qa.conversation import Turn
+    from qa.display import evidence_label
 
     pipeline = Pipeline.load(_settings(args))
     status = 0
@@ -180,7 +181,7 @@ def _ask(args) -> int:
             label = "closest" if response.abstained else ("A" if i == 0 else "  or")
             source = f" (according to {a.attribution})" if a.attribution else ""
             text = " ".join(a.text.split())
-            print(f"{label}: {text}{source}  ({a.share:.0%} of the evidence)  [{a.citation.title} #{a.citation.passage_index}]")
+            print(f"{label}: {text}{source}  ({evidence_label(a.share)})  [{a.citation.title} #{a.citation.passage_index}]")
     return status
 
 

@@ -20,6 +20,12 @@ def collapse(text: str) -> str:
     return " ".join(text.split())
 
 
+def evidence_label(share: float) -> str:
+    """How an answer's share of the summed evidence is worded wherever answers are shown (chat, CLI).
+    The share follows the order the answers are shown in; the reader's probability alone would not."""
+    return f"{share:.0%} of the evidence"
+
+
 def escape(text: str) -> str:
     """`text` as an inline HTML fragment that displays exactly `text`, line breaks as `<br>`.
 
