@@ -164,8 +164,8 @@ def train_reader_on_passages(
             log.info("step %d/%d loss %.3f  %.1f min", step, total, history[-1]["loss"], minutes)
             running = []
     model.config.shared_normalisation = True  # the reader compares spans across windows by raw score
-    info = {"stage": "shared normalisation on retrieved windows", "init": init, "top_k": top_k, "neighbours": neighbours,
-            "questions": len(groups), "step": step, "total_steps": total,
+    info = {"stage": "shared normalisation on retrieved windows", "init": init, "top_k": top_k,
+            "neighbours": neighbours, "hold_out": hold_out, "questions": len(groups), "step": step, "total_steps": total,
             "minutes": round((time.time() - started) / 60, 1), "history": history}
     save_reader(model, tokenizer, out_dir, recipe, info)
     return out_dir
