@@ -171,7 +171,7 @@ class ExtractiveReader:
             allowed = _allowed(mask)
             log_norms[item].append((_log_norm(start_logits[w], allowed), _log_norm(end_logits[w], allowed)))
             for s, e, p in spans[: top_k * 2]:
-                a, b = offsets[s][0], offsets[e][1]
+                a, b = whole_words(context, offsets[s][0], offsets[e][1])
                 found[item].append((Span(context[a:b], p, passage_index, a, b), len(log_norms[item]) - 1))
         readings = []
         for i, item_spans in enumerate(found):
@@ -206,6 +206,22 @@ class ExtractiveReader:
                 starts[i] = out.start_logits[row, :length].float().numpy()
                 ends[i] = out.end_logits[row, :length].float().numpy()
         return starts, ends
+
+
+def _inside_word(c: str) -> bool:
+    # CJK scripts write words without spaces and the tokenizer reads each character as one word.
+    return c.isalnum() and ord(c) < 0x2E80
+
+
+def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """Character span [start, end) of `text` widened to whole words. The model may stop inside a word it
+    split into pieces ("Sole" of "Soleimani"), most often where a long passage's window ends mid-word;
+    a reader shown half a name cannot check it."""
+    while start > 0 and _inside_word(text[start - 1]) and _inside_word(text[start]):
+        start -= 1
+    while end < len(text) and _inside_word(text[end]) and _inside_word(text[end - 1]):
+        end += 1
+    return start, end
 
 
 def _dedupe(spans: list[Span]) -> list[Span]:

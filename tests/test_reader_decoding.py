@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from qa.reader import best_spans
+from qa.reader import best_spans, whole_words
 
 # [CLS] q q [SEP] c c c c c c [SEP] pad
 CONTEXT = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0], dtype=bool)
@@ -50,3 +50,14 @@ def test_scores_are_probabilities_and_null_is_cls():
 def test_window_without_context_gives_no_spans():
     spans, null = best_spans(np.zeros(4), np.zeros(4), np.zeros(4, dtype=bool), 30)
     assert spans == [] and null == pytest.approx(1.0)
+
+
+def test_spans_are_widened_to_whole_words():
+    text = "a response from Iran for the killing of Soleimani, commander of Iran's Quds Force"
+    cut = text.index("Soleimani") + 4  # the model's span stopped after the word piece "sole"
+    assert text[slice(*whole_words(text, 0, cut))] == "a response from Iran for the killing of Soleimani"
+    assert text[slice(*whole_words(text, cut, cut + 2))] == "Soleimani"  # a span starting inside the word
+    assert whole_words(text, 0, 10) == (0, 10)  # whole words stay as they are; punctuation ends a word
+    assert text[slice(*whole_words(text, text.index("Iran'"), text.index("Iran'") + 4))] == "Iran"
+    assert whole_words("北京大学", 1, 2) == (1, 2)  # no spaces between CJK words: nothing to widen to
+
