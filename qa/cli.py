@@ -11,39 +11,13 @@ from pathlib import Path
 from qa.config import REPO_ROOT, RETRIEVERS, SHIPPED_READER, load_settings, quiet_model_loading
 
 
-def _train_reader(args) -> int:
-    from qa.training import Recipe, train_reader
-
-    data = args.data or sorted(str(p) for p in (REPO_ROOT.parent / "shared" / "data" / "train").glob("*.json"))
-    if not data:
-        raise SystemExit("no training files: pass --data FILE ...")
-    mix = dict(item.split("=", 1) for item in args.mix)
-    recipe = Recipe(
-        base=args.base or load_settings().embedder_name(),
-        data=data,
-        mix={k: float(v) for k, v in mix.items()},
-        max_length=args.max_length,
-        stride=args.stride,
-        negative_ratio=args.negative_ratio,
-        learning_rate=args.lr,
-        warmup=args.warmup,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        max_steps=args.max_steps,
-        seed=args.seed,
-    )
-    train_reader(recipe, Path(args.out), init=args.init, save_every=args.save_every)
-    print(f"reader written to {args.out}")
-    return 0
-
-
-def _train_reader_passages(args) -> int:
-    from qa.passage_training import train_reader_on_passages
+def _recipe(args, base: str, data: list[str], **stage_options):
+    """The Recipe both training stages take from their shared command-line options."""
     from qa.training import Recipe
 
-    recipe = Recipe(
-        base=args.init,
-        data=args.data,
+    return Recipe(
+        base=base,
+        data=data,
         mix={k: float(v) for k, v in (item.split("=", 1) for item in args.mix)},
         max_length=args.max_length,
         stride=args.stride,
@@ -53,7 +27,26 @@ def _train_reader_passages(args) -> int:
         epochs=args.epochs,
         max_steps=args.max_steps,
         seed=args.seed,
+        **stage_options,
     )
+
+
+def _train_reader(args) -> int:
+    from qa.training import train_reader
+
+    data = args.data or sorted(str(p) for p in (REPO_ROOT.parent / "shared" / "data" / "train").glob("*.json"))
+    if not data:
+        raise SystemExit("no training files: pass --data FILE ...")
+    recipe = _recipe(args, args.base or load_settings().embedder_name(), data, negative_ratio=args.negative_ratio)
+    train_reader(recipe, Path(args.out), init=args.init, save_every=args.save_every)
+    print(f"reader written to {args.out}")
+    return 0
+
+
+def _train_reader_passages(args) -> int:
+    from qa.passage_training import train_reader_on_passages
+
+    recipe = _recipe(args, args.init, args.data)
     train_reader_on_passages(recipe, Path(args.out), args.init, args.top_k, args.neighbours, args.hold_out)
     print(f"reader written to {args.out}")
     return 0

@@ -78,3 +78,22 @@ def test_loss_falls_and_the_checkpoint_reloads_as_a_reader(tmp_path):
     reader = ExtractiveReader(out, max_length=64, stride=16)
     reading = reader.read(CONTEXTS[0][0], [CONTEXTS[0][1]])
     assert reading.best.text == "22"  # memorised: the point is that what was trained is what reloads
+
+
+def test_cli_options_become_the_recipe_of_either_stage(monkeypatch, tmp_path):
+    # Training itself is replaced by a recorder: this checks only the command line -> Recipe plumbing.
+    import qa.passage_training
+    import qa.training
+    from qa.cli import main
+
+    seen = {}
+    monkeypatch.setattr(qa.training, "train_reader", lambda recipe, out, **kw: seen.update(stage1=recipe))
+    monkeypatch.setattr(qa.passage_training, "train_reader_on_passages", lambda recipe, out, *a, **kw: seen.update(stage2=recipe))
+    common = ["--data", "a.json", "b.json", "--mix", "b=0.4", "--lr", "3e-5", "--batch-size", "4", "--seed", "7", "--out", str(tmp_path)]
+    assert main(["train-reader", "--base", "base-model", "--negative-ratio", "0.3", *common]) == 0
+    assert main(["train-reader-passages", "--init", "stage1-model", *common]) == 0
+    one, two = seen["stage1"], seen["stage2"]
+    assert (one.base, one.negative_ratio, two.base) == ("base-model", 0.3, "stage1-model")
+    for recipe in (one, two):
+        assert recipe.data == ["a.json", "b.json"] and recipe.mix == {"b": 0.4}
+        assert (recipe.learning_rate, recipe.batch_size, recipe.seed) == (3e-5, 4, 7)
