@@ -167,5 +167,6 @@ def train_reader_on_passages(
     info = {"stage": "shared normalisation on retrieved windows", "init": init, "top_k": top_k,
             "neighbours": neighbours, "hold_out": hold_out, "questions": len(groups), "step": step, "total_steps": total,
             "minutes": round((time.time() - started) / 60, 1), "history": history}
-    save_reader(model, tokenizer, out_dir, recipe, info)
+    # Stage 2 makes no unanswerable pairs: it reads what retrieval returns.
+    save_reader(model, tokenizer, out_dir, recipe, info, unused=("negative_ratio", "other_window_keep"))
     return out_dir

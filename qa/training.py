@@ -235,10 +235,12 @@ def optimizer_and_schedule(model, recipe: Recipe, total_steps: int):
     return optimizer, get_linear_schedule_with_warmup(optimizer, int(total_steps * recipe.warmup), total_steps)
 
 
-def save_reader(model, tokenizer, out_dir: Path, recipe: Recipe, info: dict) -> None:
-    """fp16 weights, no optimizer state: this is what ships in git."""
+def save_reader(model, tokenizer, out_dir: Path, recipe: Recipe, info: dict, unused: tuple[str, ...] = ()) -> None:
+    """fp16 weights, no optimizer state: this is what ships in git. `unused`: recipe fields the stage
+    ignores, left out of training.json so the file reads as what was done."""
     out_dir.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
     model.save_pretrained(out_dir, state_dict=state, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
-    (out_dir / "training.json").write_text(json.dumps({"recipe": asdict(recipe), **info}, indent=2))
+    recorded = {k: v for k, v in asdict(recipe).items() if k not in unused}
+    (out_dir / "training.json").write_text(json.dumps({"recipe": recorded, **info}, indent=2))

@@ -86,6 +86,7 @@ def test_training_loop_saves_a_reader_that_reads_with_shared_normalisation(tmp_p
                                    hold_out=1, log_every=10)
     info = json.loads((out / "training.json").read_text())
     assert info["questions"] == len(CONTEXTS) - 1  # the tuning question is held out
+    assert info["recipe"]["learning_rate"] == 3e-3 and "negative_ratio" not in info["recipe"]  # stage 1's alone
     losses = [h["loss"] for h in info["history"]]
     assert losses[-1] < losses[0] * 0.5
     reader = ExtractiveReader(out, max_length=64, stride=16)
