@@ -71,14 +71,14 @@ class BM25Retriever(_Base):
     Built in memory from the index's passages when the pipeline loads: a few seconds for tens of
     thousands of passages, so there is no second file to keep in step with the FAISS index."""
 
-    def __init__(self, index: PassageIndex) -> None:
+    def __init__(self, index: PassageIndex, k1: float, b: float) -> None:
         import bm25s
         import Stemmer
 
         super().__init__(index)
         self._bm25s = bm25s
         self._stemmer = Stemmer.Stemmer("english")
-        self.model = bm25s.BM25()
+        self.model = bm25s.BM25(k1=k1, b=b)
         if index.passages:
             texts = [embedding_text(index.article(p), p) for p in index.passages]
             self.model.index(self._tokenize(texts), show_progress=False)
@@ -130,10 +130,11 @@ def _min_max(ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
 def make_retriever(index: PassageIndex, embedder: Embedder, settings: Settings, kind: str | None = None) -> Retriever:
     """The retriever `kind` (default: the configured one) over `index`."""
     kind = kind or settings.retriever
+    if kind not in RETRIEVERS:
+        raise ValueError(f"unknown retriever {kind!r}: use one of {', '.join(RETRIEVERS)}")
     if kind == "dense":
         return DenseRetriever(index, embedder)
+    bm25 = BM25Retriever(index, settings.bm25_k1, settings.bm25_b)
     if kind == "bm25":
-        return BM25Retriever(index)
-    if kind == "hybrid":
-        return HybridRetriever(DenseRetriever(index, embedder), BM25Retriever(index), settings.hybrid_dense_weight)
-    raise ValueError(f"unknown retriever {kind!r}: use one of {', '.join(RETRIEVERS)}")
+        return bm25
+    return HybridRetriever(DenseRetriever(index, embedder), bm25, settings.hybrid_dense_weight)

@@ -7,7 +7,7 @@ those readings, so that part of the grid costs no reader time. Tune on questions
 evaluation set (default: the SQuAD v1.1 train fragment in ../shared/data/train/).
 
     python scripts/tune_fusion.py [--file FILE] [--limit 400]
-    python scripts/tune_fusion.py --retrieval-only [--file FILE]     # hybrid's dense weight
+    python scripts/tune_fusion.py --retrieval-only [--file FILE]     # BM25's k1 and b, hybrid's dense weight
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ GRID = {
 TOP_KS = (5, 10)
 NEIGHBOURS = (0, 1)
 DENSE_WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7)
+BM25_K1S = (0.9, 1.2, 1.5)
+BM25_BS = (0.4, 0.75, 0.9)
 OVERLAP_WEIGHTS = (0.0, 1.0, 2.0, 3.0)
 
 
@@ -49,6 +51,8 @@ def main() -> None:
         help="tune hybrid retrieval's dense weight for recall@1 on every question of the file (no reader)",
     )
     parser.add_argument("--dense-weights", type=float, nargs="*", default=list(DENSE_WEIGHTS))
+    parser.add_argument("--bm25-k1", type=float, nargs="*", default=list(BM25_K1S), help="with --retrieval-only")
+    parser.add_argument("--bm25-b", type=float, nargs="*", default=list(BM25_BS), help="with --retrieval-only")
     args = parser.parse_args()
     quiet_model_loading()
 
@@ -58,7 +62,8 @@ def main() -> None:
     embedder = Embedder(settings.embedder_name())
     index = build_index(squad_articles(examples), embedder, settings, show_progress=True)
     if args.retrieval_only:
-        tune_retrieval([ex for ex in examples if ex.answers], index, embedder, args.dense_weights)
+        tune_retrieval([ex for ex in examples if ex.answers], index, embedder, settings, args.dense_weights,
+                       args.bm25_k1, args.bm25_b)
         return
     reader = build_reader(settings)
     print(f"{len(sample)} questions from {args.file}; corpus {len(index.passages)} passages")
@@ -92,24 +97,37 @@ def main() -> None:
         )
 
 
-def tune_retrieval(examples, index, embedder, dense_weights) -> None:
-    """recall@1/5 of dense, BM25 and hybrid at each dense weight. The retrievers are not trained, so every
-    question of the file is fair to tune on. Dense and BM25 rank once; each weight only re-fuses."""
+def tune_retrieval(examples, index, embedder, settings, dense_weights, bm25_k1s, bm25_bs) -> None:
+    """recall@1/5 of dense; of BM25 and hybrid (at the configured dense weight) for each BM25 k1 and b; and
+    of hybrid at each dense weight with the configured k1 and b. The retrievers are not trained, so every
+    question of the file is fair to tune on. Each retriever ranks once; each dense weight only re-fuses."""
     questions = [ex.question for ex in examples]
     golds = [[a.text for a in ex.answers] for ex in examples]
     print(f"{len(questions)} questions; corpus {len(index.passages)} passages")
-    print("| retriever | dense weight | recall@1 | recall@5 |\n|---|---|---|---|")
-    dense, bm25 = DenseRetriever(index, embedder), BM25Retriever(index)
+    print("| retriever | BM25 k1 / b | dense weight | recall@1 | recall@5 |\n|---|---|---|---|---|")
+    dense = DenseRetriever(index, embedder)
     depth = min(FUSION_DEPTH, len(index.passages))
-    dense_lists, bm25_lists = dense.rank(questions, depth), bm25.rank(questions, depth)
-    candidates = [("dense", None, dense_lists), ("bm25", None, bm25_lists)] + [
-        ("hybrid", w, [fuse(d, b, w) for d, b in zip(dense_lists, bm25_lists)]) for w in dense_weights
-    ]
-    for kind, weight, ranked in candidates:
+    dense_lists = dense.rank(questions, depth)
+    configured = (settings.bm25_k1, settings.bm25_b)
+    bm25_lists = {
+        (k1, b): BM25Retriever(index, k1, b).rank(questions, depth)
+        for k1, b in sorted({*((k1, b) for k1 in bm25_k1s for b in bm25_bs), configured})
+    }
+
+    def hybrid(params, weight):
+        return [fuse(d, x, weight) for d, x in zip(dense_lists, bm25_lists[params])]
+
+    candidates = [("dense", None, None, dense_lists)]
+    for params, lists in bm25_lists.items():
+        candidates += [("bm25", params, None, lists), ("hybrid", params, settings.hybrid_dense_weight,
+                                                       hybrid(params, settings.hybrid_dense_weight))]
+    candidates += [("hybrid", configured, w, hybrid(configured, w)) for w in dense_weights]
+    for kind, params, weight, ranked in candidates:
         hits = [dense.hits(r[:5]) for r in ranked]
         table = recall_table([gold_rank(h, g) for h, g in zip(hits, golds)], ks=(1, 5))
-        print(f"| {kind} | {'' if weight is None else weight} | {table['recall@1']:.3f} | {table['recall@5']:.3f} |", flush=True)
-
+        bm25_cell = "" if params is None else f"{params[0]} / {params[1]}"
+        weight_cell = "" if weight is None else weight
+        print(f"| {kind} | {bm25_cell} | {weight_cell} | {table['recall@1']:.3f} | {table['recall@5']:.3f} |", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, _min_max, fuse
+from qa.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, _min_max, fuse, make_retriever
 
 QUESTIONS = ["How many missiles did Iraq say were fired?", "What did Trump say after the attack?"]
 
@@ -15,8 +15,21 @@ def test_min_max_scales_one_list_to_the_unit_interval():
 
 @pytest.fixture(scope="module")
 def retrievers(seed_pipeline):
-    index, embedder = seed_pipeline.index, seed_pipeline.embedder
-    return DenseRetriever(index, embedder), BM25Retriever(index)
+    index, embedder, settings = seed_pipeline.index, seed_pipeline.embedder, seed_pipeline.settings
+    return DenseRetriever(index, embedder), BM25Retriever(index, settings.bm25_k1, settings.bm25_b)
+
+
+def test_bm25_parameters_come_from_the_settings(seed_pipeline):
+    settings = seed_pipeline.settings.replace(bm25_k1=1.7, bm25_b=0.2)
+    for kind in ("bm25", "hybrid"):
+        retriever = make_retriever(seed_pipeline.index, seed_pipeline.embedder, settings, kind)
+        model = (retriever if kind == "bm25" else retriever.bm25).model
+        assert (model.k1, model.b) == (1.7, 0.2)
+    # Length normalisation changes BM25's scores: the parameters are used, not only stored.
+    question = QUESTIONS[0]
+    flat = BM25Retriever(seed_pipeline.index, 1.2, 0.0).run(question, 5)
+    full = BM25Retriever(seed_pipeline.index, 1.2, 1.0).run(question, 5)
+    assert [h.score for h in flat] != pytest.approx([h.score for h in full])
 
 
 def _order(retriever, question):
