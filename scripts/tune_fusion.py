@@ -48,7 +48,7 @@ def main() -> None:
     parser.add_argument("--overlap-weights", type=float, nargs="*", default=list(OVERLAP_WEIGHTS))
     parser.add_argument(
         "--retrieval-only", action="store_true",
-        help="tune hybrid retrieval's dense weight for recall@1 on every question of the file (no reader)",
+        help="tune BM25's k1 and b and hybrid's dense weight for recall@1 on every question of the file (no reader)",
     )
     parser.add_argument("--dense-weights", type=float, nargs="*", default=list(DENSE_WEIGHTS))
     parser.add_argument("--bm25-k1", type=float, nargs="*", default=list(BM25_K1S), help="with --retrieval-only")
