@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import logging
 import random
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from qa.squad import tuning_sample
-from qa.training import Recipe, _clip, load_training_examples, optimizer_and_schedule, save_reader
+from qa.training import LossLog, Recipe, _clip, load_training_examples, optimizer_and_schedule, optimizer_step, save_reader
 
 log = logging.getLogger(__name__)
 
@@ -142,9 +141,10 @@ def train_reader_on_passages(
     total = recipe.max_steps or max(1, int(len(groups) * recipe.epochs / recipe.batch_size))
     optimizer, scheduler = optimizer_and_schedule(model, recipe, total)
     model.train()
-    history, running, started, step = [], [], time.time(), 0
+    losses, step = LossLog(total, log_every), 0
     for step in range(1, total + 1):
         batch = [groups[((step - 1) * recipe.batch_size + i) % len(groups)] for i in range(recipe.batch_size)]
+        total_loss = 0.0
         for group in batch:
             f = group_features(tokenizer, group, recipe)
             out = model(**{k: f[k] for k in ("input_ids", "token_type_ids", "attention_mask", "start_positions", "end_positions") if k in f})
@@ -153,20 +153,13 @@ def train_reader_on_passages(
             )
             loss = (shared / 2 + out.loss) / len(batch)
             loss.backward()
-            running.append(loss.item() * len(batch))
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        if step % log_every == 0 or step == total:
-            minutes = (time.time() - started) / 60
-            history.append({"step": step, "loss": round(sum(running) / len(running), 4), "minutes": round(minutes, 1)})
-            log.info("step %d/%d loss %.3f  %.1f min", step, total, history[-1]["loss"], minutes)
-            running = []
+            total_loss += loss.item()
+        optimizer_step(model, optimizer, scheduler)
+        losses.add(step, total_loss)
     model.config.shared_normalisation = True  # the reader compares spans across windows by raw score
     info = {"stage": "shared normalisation on retrieved windows", "init": init, "top_k": top_k,
             "neighbours": neighbours, "hold_out": hold_out, "questions": len(groups), "step": step, "total_steps": total,
-            "minutes": round((time.time() - started) / 60, 1), "history": history}
+            "minutes": round(losses.seconds() / 60, 1), "history": losses.history}
     # Stage 2 makes no unanswerable pairs: it reads what retrieval returns.
     save_reader(model, tokenizer, out_dir, recipe, info, unused=("negative_ratio", "other_window_keep"))
     return out_dir

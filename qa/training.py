@@ -184,28 +184,18 @@ def train_reader(recipe: Recipe, out_dir: Path, init: str | None = None, save_ev
     total = recipe.max_steps or max(1, int(steps_per_epoch * recipe.epochs))
     optimizer, scheduler = optimizer_and_schedule(model, recipe, total)
     model.train()
-    step, seen_tokens, started, running = 0, 0, time.time(), []
-    history = []
+    step, seen_tokens, losses = 0, 0, LossLog(total, log_every)
     while step < total:
         for batch_idx in length_grouped_batches(features, recipe.batch_size, rng):
             batch = tokenizer.pad([features[i] for i in batch_idx], return_tensors="pt")
             loss = model(**batch).loss
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
+            optimizer_step(model, optimizer, scheduler)
             step += 1
             seen_tokens += int(batch["attention_mask"].sum())
-            running.append(loss.item())
-            if step % log_every == 0 or step == total:
-                elapsed = time.time() - started
-                mean = sum(running) / len(running)
-                history.append({"step": step, "loss": round(mean, 4), "minutes": round(elapsed / 60, 1)})
-                log.info("step %d/%d loss %.3f  %.0f tok/s  %.1f min", step, total, mean, seen_tokens / elapsed, elapsed / 60)
-                running = []
+            losses.add(step, loss.item(), f"{seen_tokens / max(losses.seconds(), 1e-9):.0f} tok/s")
             if step % save_every == 0 and step < total:
-                save_reader(model, tokenizer, out_dir, recipe, {"step": step, "total_steps": total, "history": history})
+                save_reader(model, tokenizer, out_dir, recipe, {"step": step, "total_steps": total, "history": losses.history})
             if step >= total:
                 break
     info = {
@@ -214,12 +204,43 @@ def train_reader(recipe: Recipe, out_dir: Path, init: str | None = None, save_ev
         "examples_per_epoch": len(features),
         "questions": len(examples),
         "windows_no_answer": n_neg,
-        "minutes": round((time.time() - started) / 60, 1),
-        "history": history,
+        "minutes": round(losses.seconds() / 60, 1),
+        "history": losses.history,
         "init": start_from,
     }
     save_reader(model, tokenizer, out_dir, recipe, info)
     return out_dir
+
+
+def optimizer_step(model, optimizer, scheduler) -> None:
+    """Clip the gradient norm to 1, step, advance the schedule, clear the gradients."""
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
+@dataclass
+class LossLog:
+    """The mean loss of every `every` steps with the minutes since the start: the log line, and the
+    history training.json keeps."""
+
+    total: int
+    every: int
+    started: float = field(default_factory=time.time)
+    history: list[dict] = field(default_factory=list)
+    running: list[float] = field(default_factory=list)
+
+    def seconds(self) -> float:
+        return time.time() - self.started
+
+    def add(self, step: int, loss: float, note: str = "") -> None:
+        self.running.append(loss)
+        if step % self.every == 0 or step == self.total:
+            mean, minutes = sum(self.running) / len(self.running), self.seconds() / 60
+            self.history.append({"step": step, "loss": round(mean, 4), "minutes": round(minutes, 1)})
+            log.info("step %d/%d loss %.3f  %.1f min  %s", step, self.total, mean, minutes, note)
+            self.running = []
 
 
 def optimizer_and_schedule(model, recipe: Recipe, total_steps: int):
@@ -236,11 +257,16 @@ def optimizer_and_schedule(model, recipe: Recipe, total_steps: int):
 
 
 def save_reader(model, tokenizer, out_dir: Path, recipe: Recipe, info: dict, unused: tuple[str, ...] = ()) -> None:
-    """fp16 weights, no optimizer state: this is what ships in git. `unused`: recipe fields the stage
-    ignores, left out of training.json so the file reads as what was done."""
+    """fp16 weights, no optimizer state: this is what ships in git."""
     out_dir.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
     model.save_pretrained(out_dir, state_dict=state, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
+    write_training_record(out_dir, recipe, info, unused)
+
+
+def write_training_record(out_dir: Path, recipe: Recipe, info: dict, unused: tuple[str, ...] = ()) -> None:
+    """training.json beside the weights: the recipe and how the run went. `unused`: recipe fields the
+    stage ignores, left out so the file reads as what was done."""
     recorded = {k: v for k, v in asdict(recipe).items() if k not in unused}
     (out_dir / "training.json").write_text(json.dumps({"recipe": recorded, **info}, indent=2))
