@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from qa.config import REPO_ROOT, RETRIEVERS, SHIPPED_READER, load_settings, quiet_model_loading
+from qa.config import REPO_ROOT, RETRIEVERS, SHIPPED_READER, default_embedder, load_settings, quiet_model_loading
 
 
 def _recipe(args, base: str, data: list[str], **stage_options):
@@ -19,8 +19,8 @@ def _recipe(args, base: str, data: list[str], **stage_options):
         base=base,
         data=data,
         mix={k: float(v) for k, v in (item.split("=", 1) for item in args.mix)},
-        max_length=args.max_length,
-        stride=args.stride,
+        # the embedder's training has no reading windows
+        **{k: getattr(args, k) for k in ("max_length", "stride") if hasattr(args, k)},
         learning_rate=args.lr,
         warmup=args.warmup,
         batch_size=args.batch_size,
@@ -37,7 +37,7 @@ def _train_reader(args) -> int:
     data = args.data or sorted(str(p) for p in (REPO_ROOT.parent / "shared" / "data" / "train").glob("*.json"))
     if not data:
         raise SystemExit("no training files: pass --data FILE ...")
-    recipe = _recipe(args, args.base or load_settings().embedder_name(), data, negative_ratio=args.negative_ratio)
+    recipe = _recipe(args, args.base or default_embedder(), data, negative_ratio=args.negative_ratio)
     train_reader(recipe, Path(args.out), init=args.init, save_every=args.save_every)
     print(f"reader written to {args.out}")
     return 0
@@ -49,6 +49,15 @@ def _train_reader_passages(args) -> int:
     recipe = _recipe(args, args.init, args.data)
     train_reader_on_passages(recipe, Path(args.out), args.init, args.top_k, args.neighbours, args.hold_out)
     print(f"reader written to {args.out}")
+    return 0
+
+
+def _train_embedder(args) -> int:
+    from qa.embedder_training import train_embedder
+
+    recipe = _recipe(args, args.base or default_embedder(), args.data)
+    train_embedder(recipe, Path(args.out), args.hold_out)
+    print(f"embedder written to {args.out}")
     return 0
 
 
@@ -268,18 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train-reader", help="fine-tune the extractive reader on SQuAD-format files")
     p.add_argument("--out", default="runs/reader")
     p.add_argument("--data", nargs="*", help="SQuAD-format files (default: ../shared/data/train/*.json)")
-    p.add_argument("--mix", nargs="*", default=[], help="FILE_STEM=SHARE of its questions to use, e.g. qamr-dev=0.25")
     p.add_argument("--base", help="encoder to start from (default: the packaged all-MiniLM-L6-v2)")
     p.add_argument("--init", help="continue from this reader checkpoint instead of a fresh head")
     p.add_argument("--max-length", type=int, default=256)
     p.add_argument("--stride", type=int, default=96)
     p.add_argument("--negative-ratio", type=float, default=0.2)
-    p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--warmup", type=float, default=0.1)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--epochs", type=float, default=1.0)
-    p.add_argument("--max-steps", type=int, default=0)
-    p.add_argument("--seed", type=int, default=13)
+    _schedule_options(p, lr=1e-4, warmup=0.1, batch_size=16, batch_help="reading windows per optimizer step")
     p.add_argument("--save-every", type=int, default=500)
     p.set_defaults(func=_train_reader)
 
@@ -288,28 +291,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue training a reader on the windows retrieval gives it, normalised across them (qa.passage_training)",
     )
     p.add_argument("--data", nargs="+", required=True, help="SQuAD-format files; each is its own retrieval corpus")
-    p.add_argument("--mix", nargs="*", default=[], help="FILE_STEM=SHARE of its questions to use")
     p.add_argument("--init", default=str(SHIPPED_READER), help="reader checkpoint to continue from")
     p.add_argument("--out", default="runs/reader-passages")
     p.add_argument("--top-k", type=int, default=5, help="passages retrieved per question")
     p.add_argument("--neighbours", type=int, default=1, help="passages read either side of each")
-    p.add_argument("--hold-out", type=int, default=0, help="leave out the N questions per file scripts/tune_fusion.py tunes on")
+    _hold_out_option(p)
     p.add_argument("--max-length", type=int, default=384)
     p.add_argument("--stride", type=int, default=128)
-    p.add_argument("--lr", type=float, default=3e-5)
-    p.add_argument("--warmup", type=float, default=0.06)
-    p.add_argument("--batch-size", type=int, default=8, help="questions per optimizer step")
-    p.add_argument("--epochs", type=float, default=1.0)
-    p.add_argument("--max-steps", type=int, default=0)
-    p.add_argument("--seed", type=int, default=13)
+    _schedule_options(p, lr=3e-5, warmup=0.06, batch_size=8, batch_help="questions per optimizer step")
     p.set_defaults(func=_train_reader_passages)
+
+    p = sub.add_parser(
+        "train-embedder",
+        help="fine-tune the embedder on questions and the passages that answer them (qa.embedder_training)",
+    )
+    p.add_argument("--data", nargs="+", required=True, help="SQuAD-format files; each is its own retrieval corpus")
+    p.add_argument("--base", default="", help="sentence-transformers model to start from (default: the packaged all-MiniLM-L6-v2)")
+    p.add_argument("--out", default="runs/embedder")
+    _hold_out_option(p)
+    _schedule_options(p, lr=3e-5, warmup=0.1, batch_size=32, batch_help="questions per optimizer step (each against the batch's passages)")
+    p.set_defaults(func=_train_embedder)
     return parser
+
+
+def _schedule_options(p, lr: float, warmup: float, batch_size: int, batch_help: str) -> None:
+    """What every training command shares; `_recipe` turns it into the Recipe."""
+    p.add_argument("--mix", nargs="*", default=[], help="FILE_STEM=SHARE of its questions to use, e.g. qamr-dev=0.25")
+    p.add_argument("--lr", type=float, default=lr)
+    p.add_argument("--warmup", type=float, default=warmup, help="share of the steps the learning rate warms up over")
+    p.add_argument("--batch-size", type=int, default=batch_size, help=batch_help)
+    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--max-steps", type=int, default=0, help="0: as many as --epochs takes")
+    p.add_argument("--seed", type=int, default=13)
+
+
+def _hold_out_option(p) -> None:
+    p.add_argument("--hold-out", type=int, default=0, help="leave out the N questions per file scripts/tune_fusion.py tunes on")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     quiet_model_loading()
-    logging.basicConfig(level=logging.INFO if args.verbose or args.command.startswith("train-reader") else logging.WARNING,
+    logging.basicConfig(level=logging.INFO if args.verbose or args.command.startswith("train-") else logging.WARNING,
                         format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     try:
         return args.func(args)

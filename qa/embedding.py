@@ -11,10 +11,12 @@ import numpy as np
 
 class Embedder:
     def __init__(self, name: str) -> None:
+        import torch
         from sentence_transformers import SentenceTransformer
 
         self.name = name
-        self.model = SentenceTransformer(name, device="cpu")
+        # fp32 on CPU whatever the stored weights: the shipped embedder is stored in fp16 to keep git small.
+        self.model = SentenceTransformer(name, device="cpu", model_kwargs={"dtype": torch.float32})
         self.dimension = int(self.model.get_embedding_dimension())
 
     @property

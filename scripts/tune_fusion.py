@@ -7,7 +7,10 @@ those readings, so that part of the grid costs no reader time. Tune on questions
 evaluation set (default: the SQuAD v1.1 train fragment in ../shared/data/train/).
 
     python scripts/tune_fusion.py [--file FILE] [--limit 400]
-    python scripts/tune_fusion.py --retrieval-only [--file FILE]     # BM25's k1 and b, hybrid's dense weight
+    python scripts/tune_fusion.py --retrieval-only [--file FILE] [--limit 800]   # BM25's k1 and b, hybrid's dense weight
+
+Both modes tune on the same seeded sample of --limit questions (qa.squad.tuning_sample), the questions
+`--hold-out` keeps out of the reader's and the embedder's training; the rest of the file is only corpus.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ def main() -> None:
     parser.add_argument("--overlap-weights", type=float, nargs="*", default=list(OVERLAP_WEIGHTS))
     parser.add_argument(
         "--retrieval-only", action="store_true",
-        help="tune BM25's k1 and b and hybrid's dense weight for recall@1 on every question of the file (no reader)",
+        help="tune BM25's k1 and b and hybrid's dense weight for recall@1 (no reader)",
     )
     parser.add_argument("--dense-weights", type=float, nargs="*", default=list(DENSE_WEIGHTS))
     parser.add_argument("--bm25-k1", type=float, nargs="*", default=list(BM25_K1S), help="with --retrieval-only")
@@ -62,7 +65,7 @@ def main() -> None:
     embedder = Embedder(settings.embedder_name())
     index = build_index(squad_articles(examples), embedder, settings, show_progress=True)
     if args.retrieval_only:
-        tune_retrieval([ex for ex in examples if ex.answers], index, embedder, settings, args.dense_weights,
+        tune_retrieval([ex for ex in sample if ex.answers], index, embedder, settings, args.dense_weights,
                        args.bm25_k1, args.bm25_b)
         return
     reader = build_reader(settings)
@@ -99,8 +102,8 @@ def main() -> None:
 
 def tune_retrieval(examples, index, embedder, settings, dense_weights, bm25_k1s, bm25_bs) -> None:
     """recall@1/5 of dense; of BM25 and hybrid (at the configured dense weight) for each BM25 k1 and b; and
-    of hybrid at each dense weight with the configured k1 and b. The retrievers are not trained, so every
-    question of the file is fair to tune on. Each retriever ranks once; each dense weight only re-fuses."""
+    of hybrid at each dense weight with the configured k1 and b. Each retriever ranks once; each dense
+    weight only re-fuses."""
     questions = [ex.question for ex in examples]
     golds = [[a.text for a in ex.answers] for ex in examples]
     print(f"{len(questions)} questions; corpus {len(index.passages)} passages")

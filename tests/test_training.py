@@ -80,20 +80,26 @@ def test_loss_falls_and_the_checkpoint_reloads_as_a_reader(tmp_path):
     assert reading.best.text == "22"  # memorised: the point is that what was trained is what reloads
 
 
-def test_cli_options_become_the_recipe_of_either_stage(monkeypatch, tmp_path):
+def test_cli_options_become_the_recipe_of_every_training_command(monkeypatch, tmp_path):
     # Training itself is replaced by a recorder: this checks only the command line -> Recipe plumbing.
+    import qa.embedder_training
     import qa.passage_training
     import qa.training
     from qa.cli import main
+    from qa.config import default_embedder
 
     seen = {}
     monkeypatch.setattr(qa.training, "train_reader", lambda recipe, out, **kw: seen.update(stage1=recipe))
     monkeypatch.setattr(qa.passage_training, "train_reader_on_passages", lambda recipe, out, *a, **kw: seen.update(stage2=recipe))
+    monkeypatch.setattr(qa.embedder_training, "train_embedder", lambda recipe, out, *a, **kw: seen.update(embedder=recipe))
     common = ["--data", "a.json", "b.json", "--mix", "b=0.4", "--lr", "3e-5", "--batch-size", "4", "--seed", "7", "--out", str(tmp_path)]
     assert main(["train-reader", "--base", "base-model", "--negative-ratio", "0.3", *common]) == 0
     assert main(["train-reader-passages", "--init", "stage1-model", *common]) == 0
-    one, two = seen["stage1"], seen["stage2"]
+    assert main(["train-embedder", *common]) == 0
+    one, two, embedder = seen["stage1"], seen["stage2"], seen["embedder"]
     assert (one.base, one.negative_ratio, two.base) == ("base-model", 0.3, "stage1-model")
-    for recipe in (one, two):
+    # Both start from the packaged model, not from whatever embedder the settings name.
+    assert embedder.base == default_embedder()
+    for recipe in (one, two, embedder):
         assert recipe.data == ["a.json", "b.json"] and recipe.mix == {"b": 0.4}
         assert (recipe.learning_rate, recipe.batch_size, recipe.seed) == (3e-5, 4, 7)
