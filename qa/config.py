@@ -9,6 +9,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_READER = REPO_ROOT / "models" / "reader"
+SHIPPED_EMBEDDER = REPO_ROOT / "models" / "embedder"
 RETRIEVERS = ("dense", "bm25", "hybrid")
 
 
@@ -23,8 +24,9 @@ def default_embedder() -> str:
 class Settings:
     corpus_dir: Path = REPO_ROOT / "seeds"
     index_dir: Path = REPO_ROOT / "index"
-    # Any sentence-transformers path or hub id; empty means the packaged all-MiniLM-L6-v2.
-    embedder: str = ""
+    # Any sentence-transformers path or hub id; empty means the packaged all-MiniLM-L6-v2. The default is
+    # that model fine-tuned here on training questions (qa.embedder_training; models/embedder/README.md).
+    embedder: str = str(SHIPPED_EMBEDDER)
     # Any AutoModelForQuestionAnswering path or hub id (e.g. deepset/roberta-base-squad2).
     reader: str = str(SHIPPED_READER)
     # Short passages keep dense retrieval precise (seed questions: all answers in the top 5 at 128
