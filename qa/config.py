@@ -62,7 +62,7 @@ class Settings:
     max_answer_tokens: int = 30
     max_question_tokens: int = 64
     # Abstain when the best span is less likely than this (see README: calibration).
-    min_answer_score: float = 0.1
+    min_answer_score: float = 0.095
     batch_size: int = 32
 
     def __post_init__(self) -> None:

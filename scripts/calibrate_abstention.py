@@ -29,6 +29,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--file", default=str(REPO_ROOT.parent / "shared/data/squad/dev-v2.0.reconstructed-from-explorer.json"))
     parser.add_argument("--limit", type=int)
+    parser.add_argument("--thresholds", type=float, nargs="+", default=list(THRESHOLDS), help="reader probabilities to try")
     args = parser.parse_args()
     quiet_model_loading()
 
@@ -41,7 +42,7 @@ def main() -> None:
     print("| threshold | answerable: answered | answerable F1 | unanswerable: abstained | overall F1 | accuracy |")
     print("|---|---|---|---|---|---|")
     best = None
-    for t in THRESHOLDS:
+    for t in args.thresholds:
         answered = score >= t
         has_f1 = 100 * np.where(answered, f1, 0)[answerable].mean()
         abstained = 100 * (~answered[~answerable]).mean()
