@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from qa.squad import SquadExample, tuning_sample
+from qa.squad import SquadExample, held_out
 from qa.training import LossLog, Recipe, load_training_examples, optimizer_and_schedule, optimizer_step, write_training_record
 
 log = logging.getLogger(__name__)
@@ -36,25 +36,22 @@ class Triplet:
     negative: str  # the best-ranked passage without a gold answer, as the index embeds it
 
 
-def triplets(examples: list[SquadExample], settings, hold_out: int = 0, negatives_from: int = 10) -> list[Triplet]:
+def triplets(examples: list[SquadExample], settings, embedder, hold_out: int = 0, negatives_from: int = 10) -> list[Triplet]:
     """One triplet per answerable question of one file (one open-mode corpus, as `eval squad --mode open`
     builds it), leaving out the `hold_out` questions scripts/tune_fusion.py tunes on. Questions with no
     passage free of the answer among the top `negatives_from` keep no triplet: nothing hard to contrast."""
-    from qa.embedding import Embedder
-    from qa.evaluation import holds_answer, squad_articles
+    from qa.evaluation import holds_answer, squad_article_id, squad_articles
     from qa.index import build_index, embedding_text
     from qa.retrieval import make_retriever
 
-    held = {id(ex) for ex in tuning_sample(examples, hold_out)} if hold_out else set()
+    held = held_out(examples, hold_out)
     wanted = [ex for ex in examples if ex.answers and id(ex) not in held]
-    embedder = Embedder(settings.embedder_name())
     index = build_index(squad_articles(examples), embedder, settings)
     retriever = make_retriever(index, embedder, settings)
     hit_lists = retriever.run_many([ex.question for ex in wanted], negatives_from)
     out = []
     for ex, hits in zip(wanted, hit_lists):
-        article_id = f"p{ex.paragraph_key:05d}"  # squad_articles' id for the question's paragraph
-        positive = _answering_passage(index.article_passages(article_id), ex)
+        positive = _answering_passage(index.article_passages(squad_article_id(ex.paragraph_key)), ex)
         golds = [a.text for a in ex.answers]
         negative = next((h.passage for h in hits if not holds_answer(h.passage.text, golds)), None)
         if positive is None or negative is None:
@@ -95,21 +92,22 @@ def distinct_batches(items: list[Triplet], batch_size: int) -> list[list[Triplet
 def train_embedder(recipe: Recipe, out_dir: Path, hold_out: int = 0, log_every: int = 20) -> Path:
     """Fine-tune `recipe.base` (a sentence-transformers model) on the triplets of `recipe.data`; write it
     to `out_dir` in fp16 with the record of how it was made."""
-    from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     from qa.config import load_settings
+    from qa.embedding import Embedder
 
     rng = random.Random(recipe.seed)
     torch.manual_seed(recipe.seed)
     if recipe.threads:
         torch.set_num_threads(recipe.threads)
-    # Negatives are mined with the model being trained, with the project's retrieval settings.
-    settings = load_settings(embedder=recipe.base)
+    # Negatives are mined with the model about to be trained (before any step), with the project's
+    # retrieval settings.
+    embedder, settings = Embedder(recipe.base), load_settings(embedder=recipe.base)
     items: list[Triplet] = []
     for path in recipe.data:  # one corpus per file, as open-mode evaluation builds it
         examples = load_training_examples(Recipe(recipe.base, [path], recipe.mix), rng)
-        found = triplets(examples, settings, hold_out)
+        found = triplets(examples, settings, embedder, hold_out)
         log.info("%s: %d triplets", Path(path).name, len(found))
         items += found
     rng.shuffle(items)
@@ -120,7 +118,7 @@ def train_embedder(recipe: Recipe, out_dir: Path, hold_out: int = 0, log_every: 
             "give more paragraphs or a smaller --batch-size"
         )
     total = recipe.max_steps or max(1, int(len(batches) * recipe.epochs))
-    model = SentenceTransformer(recipe.base, device="cpu", model_kwargs={"dtype": torch.float32})
+    model = embedder.model
     loss_fn = MultipleNegativesRankingLoss(model)
     optimizer, scheduler = optimizer_and_schedule(model, recipe, total)
     model.train()

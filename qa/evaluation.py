@@ -141,13 +141,17 @@ def evaluate_squad_reader(file: Path, reader: ExtractiveReader, settings: Settin
 # --- SQuAD, open mode: every paragraph is an article; the whole pipeline answers ---------------------
 
 
+def squad_article_id(paragraph_key: int) -> str:
+    return f"p{paragraph_key:05d}"
+
+
 def squad_articles(examples: Sequence[SquadExample]) -> list[Article]:
     """One article per paragraph of the file, titled with its Wikipedia page."""
     articles: dict[int, Article] = {}
     for ex in examples:
         if ex.paragraph_key not in articles:
             title = ex.title.replace("_", " ") or "untitled"
-            articles[ex.paragraph_key] = Article(f"p{ex.paragraph_key:05d}", title, ex.context, source=ex.title)
+            articles[ex.paragraph_key] = Article(squad_article_id(ex.paragraph_key), title, ex.context, source=ex.title)
     return list(articles.values())
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from qa.squad import tuning_sample
+from qa.squad import held_out
 from qa.training import LossLog, Recipe, _clip, load_training_examples, optimizer_and_schedule, optimizer_step, save_reader
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ def train_reader_on_passages(
     groups = []
     for path in recipe.data:  # one corpus per file, as open-mode evaluation builds it
         examples = load_training_examples(Recipe(recipe.base, [path], recipe.mix), rng)
-        held = {id(ex) for ex in tuning_sample(examples, hold_out)} if hold_out else set()
+        held = held_out(examples, hold_out)
         groups += [g for g, ex in retrieved_groups(examples, settings, top_k, neighbours) if id(ex) not in held]
         log.info("%s: %d questions with a gold answer in their windows", Path(path).name, len(groups))
     rng.shuffle(groups)

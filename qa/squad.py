@@ -79,6 +79,11 @@ def tuning_sample(examples: list[SquadExample], n: int) -> list[SquadExample]:
     return random.Random(13).sample(examples, min(n, len(examples)))
 
 
+def held_out(examples: list[SquadExample], n: int) -> set[int]:
+    """id() of each question in the tuning sample of `n`: what training leaves out (none when n is 0)."""
+    return {id(ex) for ex in tuning_sample(examples, n)} if n else set()
+
+
 def _field(obj, name, kind, where):
     if not isinstance(obj, dict) or name not in obj:
         raise DataFormatError(f"{where}: missing field '{name}'")

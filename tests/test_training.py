@@ -98,7 +98,7 @@ def test_cli_options_become_the_recipe_of_every_training_command(monkeypatch, tm
     assert main(["train-embedder", *common]) == 0
     one, two, embedder = seen["stage1"], seen["stage2"], seen["embedder"]
     assert (one.base, one.negative_ratio, two.base) == ("base-model", 0.3, "stage1-model")
-    # Both start from the packaged model, not from whatever embedder the settings name.
+    # The embedder starts from the packaged model, not from whatever embedder the settings name.
     assert embedder.base == default_embedder()
     for recipe in (one, two, embedder):
         assert recipe.data == ["a.json", "b.json"] and recipe.mix == {"b": 0.4}
