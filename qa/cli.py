@@ -219,6 +219,18 @@ def _eval_qa(args) -> int:
     return 0
 
 
+def _eval_compare(args) -> int:
+    from qa.reports import gap_by_gold_rank, gap_markdown, read_questions_csv
+
+    try:
+        table = gap_by_gold_rank(read_questions_csv(Path(args.open_run)), read_questions_csv(Path(args.reader_run)))
+    except (OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(gap_markdown(table), end="")
+    return 0
+
+
 def _corpus_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corpus", help="folder of articles (default: seeds/)")
     p.add_argument("--index", help="index folder (default: index/)")
@@ -273,6 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--top-k", type=int, help="passages read per question")
     e.add_argument("--out", help="folder for the report files")
     e.set_defaults(func=_eval_qa)
+    e = evals.add_parser("compare", help="where an open-mode run loses F1 against a reader-mode run of the same questions")
+    e.add_argument("open_run", help="--out folder of `eval squad --mode open`")
+    e.add_argument("reader_run", help="--out folder of `eval squad --mode reader` on the same file")
+    e.set_defaults(func=_eval_compare)
 
     p = sub.add_parser("train-reader", help="fine-tune the extractive reader on SQuAD-format files")
     p.add_argument("--out", default="runs/reader")

@@ -1,4 +1,5 @@
-"""Writing an evaluation run to disk: report.json, summary.md, questions.csv, predictions.json, charts."""
+"""Evaluation runs on disk: writing report.json, summary.md, questions.csv, predictions.json and charts;
+reading questions.csv back to compare an open-mode run with a reader-mode run."""
 
 from __future__ import annotations
 
@@ -31,16 +32,45 @@ def write_run(out_dir: Path, report: dict, outcomes: Sequence[Outcome], recall: 
     return written
 
 
+CSV_COLUMNS = ("id", "question", "gold", "prediction", "score", "exact_match", "f1", "gold_passage_rank", "latency_ms")
+GOLD_SEPARATOR = " | "
+
+
 def _write_csv(path: Path, outcomes: Sequence[Outcome]) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["id", "question", "gold", "prediction", "score", "exact_match", "f1", "gold_passage_rank", "latency_ms"])
+        w.writerow(CSV_COLUMNS)
         for o in outcomes:
             w.writerow([
-                o.id, o.question, " | ".join(o.golds), o.prediction, f"{o.score:.4f}", int(o.exact_match), f"{o.f1:.4f}",
+                o.id, o.question, GOLD_SEPARATOR.join(o.golds), o.prediction, f"{o.score:.4f}", int(o.exact_match), f"{o.f1:.4f}",
                 "" if o.gold_rank is None else o.gold_rank,
                 "" if o.latency_ms is None else f"{o.latency_ms:.1f}",
             ])
+
+
+def read_questions_csv(run_dir: Path) -> list[Outcome]:
+    """The per-question outcomes of an earlier run, from its questions.csv. Gold answers come back split
+    at the " | " the CSV joins them with (a gold answer holding one comes back as two)."""
+    path = Path(run_dir) / "questions.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no questions.csv here; give the --out folder of an `eval` run")
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    missing = [c for c in CSV_COLUMNS if rows and c not in rows[0]]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
+    out = []
+    for line, r in enumerate(rows, start=2):
+        try:
+            out.append(Outcome(
+                r["id"], r["question"], tuple(r["gold"].split(GOLD_SEPARATOR)) if r["gold"] else (), r["prediction"],
+                float(r["score"]), float(r["exact_match"]), float(r["f1"]),
+                int(r["gold_passage_rank"]) if r["gold_passage_rank"] else None,
+                float(r["latency_ms"]) if r["latency_ms"] else None,
+            ))
+        except ValueError as e:
+            raise ValueError(f"{path}, line {line}: {e}") from None
+    return out
 
 
 def f1_by_question_word(outcomes: Sequence[Outcome]) -> dict[str, tuple[int, float]]:
@@ -50,10 +80,9 @@ def f1_by_question_word(outcomes: Sequence[Outcome]) -> dict[str, tuple[int, flo
     return {w: (len(v), 100 * sum(v) / len(v)) for w, v in sorted(groups.items(), key=lambda t: -len(t[1]))}
 
 
-def f1_by_gold_rank(outcomes: Sequence[Outcome], singles: int = 5) -> dict[str, tuple[int, float]]:
-    """F1 of answerable questions by the rank of the first retrieved passage holding a gold answer: where
-    open-mode F1 is lost, retrieval order (a rank below 1) or reading (rank 1)."""
-    groups: dict[str, list[float]] = defaultdict(list)
+def _rank_groups(outcomes: Sequence[Outcome], singles: int) -> dict[str, list[Outcome]]:
+    """Answerable questions by the rank of the first retrieved passage holding a gold answer, in rank order."""
+    groups: dict[str, list[Outcome]] = defaultdict(list)
     for o in outcomes:
         if not o.answerable:
             continue
@@ -61,9 +90,46 @@ def f1_by_gold_rank(outcomes: Sequence[Outcome], singles: int = 5) -> dict[str, 
             label = "not retrieved"
         else:
             label = str(o.gold_rank) if o.gold_rank <= singles else f"{singles + 1} or lower"
-        groups[label].append(o.f1)
+        groups[label].append(o)
     order = [str(r) for r in range(1, singles + 1)] + [f"{singles + 1} or lower", "not retrieved"]
-    return {k: (len(groups[k]), 100 * sum(groups[k]) / len(groups[k])) for k in order if groups.get(k)}
+    return {k: groups[k] for k in order if groups.get(k)}
+
+
+def f1_by_gold_rank(outcomes: Sequence[Outcome], singles: int = 5) -> dict[str, tuple[int, float]]:
+    """F1 of answerable questions by the rank of the first retrieved passage holding a gold answer: where
+    open-mode F1 is lost, retrieval order (a rank below 1) or reading (rank 1)."""
+    return {k: (len(g), 100 * sum(o.f1 for o in g) / len(g)) for k, g in _rank_groups(outcomes, singles).items()}
+
+
+def gap_by_gold_rank(
+    open_run: Sequence[Outcome], reader_run: Sequence[Outcome], singles: int = 5
+) -> dict[str, tuple[int, float, float, float]]:
+    """Open mode against reader mode on the same questions, by gold-passage rank in the open run:
+    (questions, open F1, reader F1, points of overall F1 the group loses). The points add up to the
+    overall gap, so they say where closing it pays: better ranking, or better reading at rank 1."""
+    reader_f1 = {o.id: o.f1 for o in reader_run}
+    unmatched = [o.id for o in open_run if o.answerable and o.id not in reader_f1]
+    if unmatched:
+        raise ValueError(
+            f"{len(unmatched)} question(s) of the open run are not in the reader run (first: {unmatched[0]}); "
+            "compare runs of the same file and --limit"
+        )
+    if not any(o.gold_rank is not None for o in open_run):
+        raise ValueError("the open run holds no retrieval ranks: is it an `eval squad --mode open` run?")
+    groups = _rank_groups(open_run, singles)
+    total = sum(len(g) for g in groups.values())
+    table = {}
+    for label, g in groups.items():
+        open_sum, reader_sum = sum(o.f1 for o in g), sum(reader_f1[o.id] for o in g)
+        table[label] = (len(g), 100 * open_sum / len(g), 100 * reader_sum / len(g), 100 * (reader_sum - open_sum) / total)
+    return table
+
+
+def gap_markdown(table: dict[str, tuple[int, float, float, float]]) -> str:
+    lines = ["| gold passage rank | questions | open F1 | reader F1 | F1 points lost |", "|---|---|---|---|---|"]
+    lines += [f"| {k} | {n} | {o:.1f} | {r:.1f} | {lost:.2f} |" for k, (n, o, r, lost) in table.items()]
+    lines.append(f"| all | {sum(v[0] for v in table.values())} | | | {sum(v[3] for v in table.values()):.2f} |")
+    return "\n".join(lines) + "\n"
 
 
 def summary_markdown(report: dict, outcomes: Sequence[Outcome]) -> str:

@@ -10,7 +10,7 @@ import pytest
 from qa.cli import main
 from qa.config import REPO_ROOT, load_settings
 from qa.evaluation import Outcome, evaluate_squad_open, holds_answer, load_qa_jsonl, recall_table
-from qa.reports import f1_by_gold_rank
+from qa.reports import f1_by_gold_rank, gap_by_gold_rank, read_questions_csv, write_run
 from qa.squad import DataFormatError
 
 SEEDS = REPO_ROOT / "seeds"
@@ -56,6 +56,41 @@ def test_f1_by_gold_rank_shows_where_open_mode_loses_f1():
 
     rows = [row(1, 1.0), row(1, 0.5), row(2, 0.0), row(7, 1.0), row(30, 0.0), row(None, 0.25), row(None, 1.0, golds=())]
     assert f1_by_gold_rank(rows) == {"1": (2, 75.0), "2": (1, 0.0), "6 or lower": (2, 50.0), "not retrieved": (1, 25.0)}
+
+
+def _run(pairs, ranked=True):
+    """Outcomes of a made-up run: (id, f1, gold rank) per question."""
+    return [Outcome(qid, f"{qid}?", ("x", "y"), "p", 0.5, float(f1 == 1.0), f1, rank if ranked else None)
+            for qid, f1, rank in pairs]
+
+
+OPEN_RUN = _run([("a", 1.0, 1), ("b", 0.5, 1), ("c", 0.0, 2), ("d", 0.0, None)])
+READER_RUN = _run([("a", 1.0, 1), ("b", 1.0, 1), ("c", 1.0, 1), ("d", 0.5, 1)], ranked=False)
+
+
+def test_gap_by_gold_rank_splits_the_whole_gap_between_ranks():
+    table = gap_by_gold_rank(OPEN_RUN, READER_RUN)
+    assert table == {"1": (2, 75.0, 100.0, 12.5), "2": (1, 0.0, 100.0, 25.0), "not retrieved": (1, 0.0, 50.0, 12.5)}
+    # reader mode 87.5, open mode 37.5: the groups' points add up to the 50-point gap
+    assert sum(lost for *_, lost in table.values()) == 50.0
+
+
+def test_gap_by_gold_rank_refuses_runs_of_different_questions():
+    with pytest.raises(ValueError, match="1 question.*first: d"):
+        gap_by_gold_rank(OPEN_RUN, READER_RUN[:3])
+    with pytest.raises(ValueError, match="no retrieval ranks"):
+        gap_by_gold_rank(READER_RUN, OPEN_RUN)  # arguments swapped: the reader run has no ranks
+
+
+def test_eval_compare_cli_reads_the_runs_eval_wrote(tmp_path, capsys):
+    for name, rows in (("open", OPEN_RUN), ("reader", READER_RUN)):
+        write_run(tmp_path / name, {"mode": name}, rows)
+    assert read_questions_csv(tmp_path / "open") == OPEN_RUN
+    assert main(["eval", "compare", str(tmp_path / "open"), str(tmp_path / "reader")]) == 0
+    out = capsys.readouterr().out
+    assert "| 2 | 1 | 0.0 | 100.0 | 25.00 |" in out and "| all | 4 | | | 50.00 |" in out
+    assert main(["eval", "compare", str(tmp_path / "open"), str(tmp_path)]) == 2
+    assert "no questions.csv" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("retriever", ["dense", "bm25", "hybrid"])
