@@ -68,7 +68,7 @@ def read_questions_csv(run_dir: Path) -> list[Outcome]:
                 int(r["gold_passage_rank"]) if r["gold_passage_rank"] else None,
                 float(r["latency_ms"]) if r["latency_ms"] else None,
             ))
-        except ValueError as e:
+        except (TypeError, ValueError) as e:  # TypeError: a short row leaves its last fields None
             raise ValueError(f"{path}, line {line}: {e}") from None
     return out
 

@@ -91,6 +91,10 @@ def test_eval_compare_cli_reads_the_runs_eval_wrote(tmp_path, capsys):
     assert "| 2 | 1 | 0.0 | 100.0 | 25.00 |" in out and "| all | 4 | | | 50.00 |" in out
     assert main(["eval", "compare", str(tmp_path / "open"), str(tmp_path)]) == 2
     assert "no questions.csv" in capsys.readouterr().err
+    csv_path = tmp_path / "reader" / "questions.csv"
+    csv_path.write_text(csv_path.read_text() + "e,e?,x,p,0.5\n")  # a row cut short
+    assert main(["eval", "compare", str(tmp_path / "open"), str(tmp_path / "reader")]) == 2
+    assert "questions.csv, line 6" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("retriever", ["dense", "bm25", "hybrid"])
