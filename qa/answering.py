@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
 # Spans read per answer shown: enough that an answer's support in lower-ranked passages is counted.
 SPANS_PER_ANSWER = 5
+# Answers shown per question (the chat's and evaluation's default).
+MAX_ANSWERS = 3
 
 
 class EmptyQuestion(ValueError):
@@ -145,14 +147,12 @@ class Pipeline:
     def retrieve(self, question: str, top_k: int | None = None) -> list[RetrievedPassage]:
         return self.retriever.run(clean_question(question), top_k or self.settings.top_k)
 
-    def answer(self, question: str, hits: list[RetrievedPassage], max_answers: int = 3) -> Response:
+    def answer(self, question: str, hits: list[RetrievedPassage], max_answers: int = MAX_ANSWERS) -> Response:
         """Read `hits` for the question and turn the spans into cited answers."""
         question = clean_question(question)
         if not hits:
             return Response(question, [], abstained=True, passages=[], no_answer_score=1.0)
-        windows = reading_windows(hits, self.index.article_passages, self.settings.read_neighbours)
-        with self._lock:
-            reading = self.reader.read(question, [w.passage.text for w in windows], top_k=SPANS_PER_ANSWER * max_answers)
+        windows, reading = self.read(question, hits, max_answers)
         weights = window_weights(windows, [h.score for h in hits], self.settings.retrieval_temperature())
         answers = answers_from_reading(
             reading, windows, self.index, max_answers, weights, question, self.settings.sentence_overlap_weight
@@ -165,6 +165,14 @@ class Pipeline:
         no_answer = float(np.dot(weights, reading.passage_no_answer))
         disagreement = [] if abstained else disagreeing(answers, question)
         return Response(question, answers, abstained, hits, no_answer, disagreement=disagreement)
+
+    def read(self, question: str, hits: list[RetrievedPassage], max_answers: int = MAX_ANSWERS) -> tuple[list[Window], Reading]:
+        """The windows read for `hits` and what the reader found in them: the reading `answer` scores.
+        Tuning (scripts/tune_fusion.py) reads through here too, so it measures the spans that ship."""
+        windows = reading_windows(hits, self.index.article_passages, self.settings.read_neighbours)
+        with self._lock:
+            reading = self.reader.read(question, [w.passage.text for w in windows], top_k=SPANS_PER_ANSWER * max_answers)
+        return windows, reading
 
     def _read_alone(self, question: str, answers: list[Answer]) -> list[Answer]:
         """Each answer's reader probability re-read in its cited passage alone.
@@ -187,7 +195,7 @@ class Pipeline:
         ]
 
     def ask(
-        self, question: str, top_k: int | None = None, max_answers: int = 3, history: Sequence[Turn] = ()
+        self, question: str, top_k: int | None = None, max_answers: int = MAX_ANSWERS, history: Sequence[Turn] = ()
     ) -> Response:
         """Answer `question`; with `history` (earlier turns, oldest first) a follow-up is read in context."""
         question = clean_question(question)

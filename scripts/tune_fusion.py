@@ -26,7 +26,7 @@ from qa.evaluation import gold_rank, recall_table, squad_articles
 from qa.index import build_index
 from qa.retrieval import FUSION_DEPTH, BM25Retriever, DenseRetriever, fuse, make_retriever
 from qa.squad import load_squad, score_prediction, tuning_sample
-from qa.windows import reading_windows, window_weights
+from qa.windows import window_weights
 
 GRID = {
     "dense": [0.05, 0.1, 0.2],
@@ -72,16 +72,15 @@ def main() -> None:
     print(f"{len(sample)} questions from {args.file}; corpus {len(index.passages)} passages")
     print("| retriever | top_k | neighbours | temperature | overlap weight | F1 | EM |\n|---|---|---|---|---|---|---|")
     for kind in args.retrievers:
-        pipeline = Pipeline(settings, embedder, index, reader, make_retriever(index, embedder, settings, kind), [])
+        retriever = make_retriever(index, embedder, settings, kind)
         best = None
         for k in args.top_k:
             for neighbours in args.neighbours:
+                pipeline = Pipeline(settings.replace(read_neighbours=neighbours), embedder, index, reader, retriever, [])
                 runs = []
                 for ex in tqdm(sample, desc=f"{kind} top {k} ±{neighbours}", leave=False):
                     hits = pipeline.retrieve(ex.question, k)
-                    windows = reading_windows(hits, index.article_passages, neighbours)
-                    reading = reader.read(ex.question, [w.passage.text for w in windows], top_k=30)
-                    runs.append((ex, hits, windows, reading))
+                    runs.append((ex, hits, *pipeline.read(ex.question, hits)))
                 for t in GRID[kind]:
                     for beta in args.overlap_weights:
                         em = f1 = 0.0

@@ -95,3 +95,19 @@ def test_cli_ask_conversation_reads_follow_ups(tmp_path):
     assert first["interpreted"] is None and first["answers"][0]["text"] == "Jonathan Hoffman"
     assert second["interpreted"] == "Which bases did Jonathan Hoffman say were targeted?"
     assert "al-Asad" in second["answers"][0]["text"]
+
+
+def test_read_is_the_reading_answer_scores(seed_pipeline):
+    """`read` is what `answer` scores and what scripts/tune_fusion.py tunes on: the windows hold every
+    retrieved passage, the reader keeps SPANS_PER_ANSWER spans per answer asked for, and every answer
+    shown is one of those spans."""
+    from qa.answering import SPANS_PER_ANSWER
+
+    question = "How many missiles did Iraq say were fired?"
+    hits = seed_pipeline.retrieve(question)
+    windows, reading = seed_pipeline.read(question, hits, max_answers=2)
+    held = {(p.article_id, p.index) for w in windows for p in w.parts}
+    assert {(h.passage.article_id, h.passage.index) for h in hits} <= held
+    assert 0 < len(reading.spans) <= SPANS_PER_ANSWER * 2
+    response = seed_pipeline.answer(question, hits, max_answers=2)
+    assert {a.text for a in response.answers} <= {s.text for s in reading.spans}
