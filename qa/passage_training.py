@@ -21,7 +21,16 @@ from pathlib import Path
 import torch
 
 from qa.squad import held_out
-from qa.training import LossLog, Recipe, _clip, load_training_examples, optimizer_and_schedule, optimizer_step, save_reader
+from qa.training import (
+    LossLog,
+    Recipe,
+    _clip,
+    load_training_examples,
+    optimizer_and_schedule,
+    optimizer_step,
+    save_reader,
+    training_device,
+)
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +138,8 @@ def train_reader_on_passages(
     if recipe.threads:
         torch.set_num_threads(recipe.threads)
     tokenizer = AutoTokenizer.from_pretrained(init)
-    model = AutoModelForQuestionAnswering.from_pretrained(init, dtype=torch.float32)
+    device = training_device()
+    model = AutoModelForQuestionAnswering.from_pretrained(init, dtype=torch.float32).to(device)
     settings = load_settings(read_neighbours=neighbours, top_k=top_k)
     groups = []
     for path in recipe.data:  # one corpus per file, as open-mode evaluation builds it
@@ -146,7 +156,7 @@ def train_reader_on_passages(
         batch = [groups[((step - 1) * recipe.batch_size + i) % len(groups)] for i in range(recipe.batch_size)]
         total_loss = 0.0
         for group in batch:
-            f = group_features(tokenizer, group, recipe)
+            f = {k: v.to(device) for k, v in group_features(tokenizer, group, recipe).items()}
             out = model(**{k: f[k] for k in ("input_ids", "token_type_ids", "attention_mask", "start_positions", "end_positions") if k in f})
             shared = shared_loss(out.start_logits, f["gold_starts"], f["context"]) + shared_loss(
                 out.end_logits, f["gold_ends"], f["context"]

@@ -173,7 +173,8 @@ def train_reader(recipe: Recipe, out_dir: Path, init: str | None = None, save_ev
         torch.set_num_threads(recipe.threads)
     start_from = init or recipe.base
     tokenizer = AutoTokenizer.from_pretrained(start_from)
-    model = AutoModelForQuestionAnswering.from_pretrained(start_from, dtype=torch.float32)
+    device = training_device()
+    model = AutoModelForQuestionAnswering.from_pretrained(start_from, dtype=torch.float32).to(device)
     examples = load_training_examples(recipe, rng)
     pairs = training_pairs(examples, recipe.negative_ratio, rng)
     features = make_features(tokenizer, pairs, recipe, rng)
@@ -187,7 +188,7 @@ def train_reader(recipe: Recipe, out_dir: Path, init: str | None = None, save_ev
     step, seen_tokens, losses = 0, 0, LossLog(total, log_every)
     while step < total:
         for batch_idx in length_grouped_batches(features, recipe.batch_size, rng):
-            batch = tokenizer.pad([features[i] for i in batch_idx], return_tensors="pt")
+            batch = tokenizer.pad([features[i] for i in batch_idx], return_tensors="pt").to(device)
             loss = model(**batch).loss
             loss.backward()
             optimizer_step(model, optimizer, scheduler)
@@ -210,6 +211,12 @@ def train_reader(recipe: Recipe, out_dir: Path, init: str | None = None, save_ev
     }
     save_reader(model, tokenizer, out_dir, recipe, info)
     return out_dir
+
+
+def training_device() -> torch.device:
+    """A CUDA GPU when the machine has one (a lent GPU machine trains in minutes what takes these CPUs
+    hours), else the CPU. Weights are saved from the CPU either way."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def optimizer_step(model, optimizer, scheduler) -> None:
@@ -259,7 +266,7 @@ def optimizer_and_schedule(model, recipe: Recipe, total_steps: int):
 def save_reader(model, tokenizer, out_dir: Path, recipe: Recipe, info: dict, unused: tuple[str, ...] = ()) -> None:
     """fp16 weights, no optimizer state: this is what ships in git."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
+    state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model.state_dict().items()}
     model.save_pretrained(out_dir, state_dict=state, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
     write_training_record(out_dir, recipe, info, unused)
