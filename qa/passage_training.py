@@ -147,6 +147,8 @@ def train_reader_on_passages(
         held = held_out(examples, hold_out)
         groups += [g for g, ex in retrieved_groups(examples, settings, top_k, neighbours) if id(ex) not in held]
         log.info("%s: %d questions with a gold answer in their windows", Path(path).name, len(groups))
+    if not groups:
+        raise ValueError(f"no question in {', '.join(recipe.data)} has a gold answer in its retrieved windows: nothing to train on")
     rng.shuffle(groups)
     total = recipe.max_steps or max(1, int(len(groups) * recipe.epochs / recipe.batch_size))
     optimizer, scheduler = optimizer_and_schedule(model, recipe, total)

@@ -36,7 +36,7 @@ class _Base:
 
     def run_many(self, questions: Sequence[str], top_k: int) -> list[list[RetrievedPassage]]:
         k = min(top_k, len(self.index.passages))
-        if k <= 0:
+        if k <= 0 or not questions:  # an empty batch breaks FAISS and bm25s alike
             return [[] for _ in questions]
         return [self.hits(ranked) for ranked in self.rank(list(questions), k)]
 

@@ -97,7 +97,10 @@ def load_training_examples(recipe: Recipe, rng: random.Random) -> list[SquadExam
         # Paragraph keys restart in every file; offset them so they stay unique.
         shift = max((ex.paragraph_key for ex in examples), default=-1) + 1
         examples += [replace(ex, paragraph_key=ex.paragraph_key + shift) for ex in loaded]
-        log.info("%s: %d questions", name, len(loaded))
+        answered = sum(1 for ex in loaded if ex.answers)
+        log.info("%s: %d questions, %d with an answer text", name, len(loaded), answered)
+        if not answered:  # TyDi's dev copy carries empty answer texts only: nothing here can be a label
+            log.warning("%s: no question has an answer text; none is trained on", name)
     return examples
 
 

@@ -55,3 +55,10 @@ def test_fusion_adds_the_scaled_scores_and_a_passage_first_in_both_lists_wins():
     assert fused[2] == pytest.approx(0.5 * 0.5 + 0.5 * 0.0)
     assert fused[4] == pytest.approx(0.5 * 0.5)  # found by BM25 alone: no dense share
     assert fused[3] == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("kind", ["dense", "bm25", "hybrid"])
+def test_no_questions_retrieve_nothing(seed_pipeline, kind):
+    # A training file whose questions all lack answer text hands retrieval an empty list (TyDi dev here).
+    retriever = make_retriever(seed_pipeline.index, seed_pipeline.embedder, seed_pipeline.settings, kind)
+    assert retriever.run_many([], 5) == []
