@@ -55,25 +55,38 @@ def build_reader(settings: Settings) -> ExtractiveReader:
     )
 
 
+@dataclass(frozen=True)
+class View:
+    """One reading of the retrieved passages: the windows read, what the reader found in them, and how
+    much that evidence counts beside the other views (Pipeline.read)."""
+
+    windows: list[Window]
+    reading: Reading
+    weight: float = 1.0
+
+
 def answers_from_reading(
-    reading: Reading,
-    windows: Sequence[Window],
+    views: Sequence[View],
     index: PassageIndex,
     limit: int,
-    weights: Sequence[float],
+    hit_scores: Sequence[float],
+    temperature: float,
     question: str = "",
     overlap_weight: float = 0.0,
 ) -> list[Answer]:
-    """Reader spans (read in `windows`) -> cited answers in article offsets, best first.
+    """Reader spans (read in each view's windows) -> cited answers in article offsets, best first.
 
-    A span's evidence is P(window | question) x P(span | window) x support(sentence), and an answer's
-    score sums the evidence of every span that gives it: the same answer read in several windows adds
-    up. With one window and no overlap weight it is the reader's own probability."""
+    A span's evidence is view weight x P(window | question) x P(span | window) x support(sentence), and
+    an answer's score sums the evidence of every span that gives it: the same answer read in several
+    windows, or in several views, adds up. With one window and no overlap weight it is the reader's own
+    probability."""
     answers: list[Answer] = []
     keys: list[str] = []  # each answer's normalised text
     places: list[list[tuple[str, int, int]]] = []  # article spans each answer was read at
-    for span in reading.spans:  # best first, so an answer keeps the wording of its likeliest span
-        window = windows[span.passage_index]
+    weighted = [(view, view.weight * window_weights(view.windows, hit_scores, temperature)) for view in views]
+    # View by view, each best first, so an answer keeps the wording of its likeliest span in the first view.
+    for view, weights, span in ((v, w, s) for v, w in weighted for s in v.reading.spans):
+        window = view.windows[span.passage_index]
         article = index.article(window.passage)
         start, end = window.passage.to_article(span.start, span.end)
         sentence = sentence_at(article.text, start, end)
@@ -152,27 +165,35 @@ class Pipeline:
         question = clean_question(question)
         if not hits:
             return Response(question, [], abstained=True, passages=[], no_answer_score=1.0)
-        windows, reading = self.read(question, hits, max_answers)
-        weights = window_weights(windows, [h.score for h in hits], self.settings.retrieval_temperature())
+        views = self.read(question, hits, max_answers)
+        scores, temperature = [h.score for h in hits], self.settings.retrieval_temperature()
         answers = answers_from_reading(
-            reading, windows, self.index, max_answers, weights, question, self.settings.sentence_overlap_weight
+            views, self.index, max_answers, scores, temperature, question, self.settings.sentence_overlap_weight
         )
         if self.settings.read_neighbours > 0:
             answers = self._read_alone(question, answers)
         # Abstain on the reader's own probability (calibrated on SQuAD v2 with the gold paragraph): how
         # peaked the passage weights are says which passage to trust, not whether any answers.
         abstained = not answers or answers[0].reader_score < self.settings.min_answer_score
-        no_answer = float(np.dot(weights, reading.passage_no_answer))
+        main = views[0]
+        no_answer = float(np.dot(window_weights(main.windows, scores, temperature), main.reading.passage_no_answer))
         disagreement = [] if abstained else disagreeing(answers, question)
         return Response(question, answers, abstained, hits, no_answer, disagreement=disagreement)
 
-    def read(self, question: str, hits: list[RetrievedPassage], max_answers: int = MAX_ANSWERS) -> tuple[list[Window], Reading]:
-        """The windows read for `hits` and what the reader found in them: the reading `answer` scores.
-        Tuning (scripts/tune_fusion.py) reads through here too, so it measures the spans that ship."""
-        windows = reading_windows(hits, self.index.article_passages, self.settings.read_neighbours)
+    def read(self, question: str, hits: list[RetrievedPassage], max_answers: int = MAX_ANSWERS) -> list[View]:
+        """What `answer` scores: the retrieved passages read with their neighbours and, when
+        `read_alone_weight` is set, each one read alone as well (one batch for both). Tuning
+        (scripts/tune_fusion.py) reads through here too, so it measures the spans that ship."""
+        neighbours = self.settings.read_neighbours
+        layouts = [(reading_windows(hits, self.index.article_passages, neighbours), 1.0)]
+        if neighbours > 0 and self.settings.read_alone_weight > 0:
+            layouts.append((reading_windows(hits, self.index.article_passages, 0), self.settings.read_alone_weight))
         with self._lock:
-            reading = self.reader.read(question, [w.passage.text for w in windows], top_k=SPANS_PER_ANSWER * max_answers)
-        return windows, reading
+            readings = self.reader.read_many(
+                [(question, [w.passage.text for w in windows]) for windows, _ in layouts],
+                top_k=SPANS_PER_ANSWER * max_answers,
+            )
+        return [View(windows, reading, weight) for (windows, weight), reading in zip(layouts, readings)]
 
     def _read_alone(self, question: str, answers: list[Answer]) -> list[Answer]:
         """Each answer's reader probability re-read in its cited passage alone.

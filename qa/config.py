@@ -37,6 +37,10 @@ class Settings:
     # The reader reads each retrieved passage with this many passages either side of it (qa.windows);
     # 0 reads the passage alone. 1 beats 0 on the SQuAD train fragment (README: tuning).
     read_neighbours: int = 1
+    # With neighbours, each retrieved passage is also read alone and that reading's evidence counts with
+    # this weight beside the windowed one (0 = off): the neighbours hold answers across a boundary but
+    # also distract, and the two views err on different questions (README: tuning).
+    read_alone_weight: float = 0.5
     # dense | bm25 | hybrid (see README: retrieval measured on SQuAD-open).
     retriever: str = "hybrid"
     # Softmax temperatures turning each retriever's scores into passage weights

@@ -206,6 +206,8 @@ def evaluate_squad_open(file: Path, settings: Settings, limit: int | None) -> Op
         "embedder": embedder.identity,
         "limit": limit,
         "top_k": settings.top_k,
+        "read_neighbours": settings.read_neighbours,
+        "read_alone_weight": settings.read_alone_weight,
         "corpus": {"articles": len(articles), "passages": len(index.passages)},
         "index_build_seconds": round(build_seconds, 1),
         **summarize(outcomes),

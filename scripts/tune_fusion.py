@@ -1,9 +1,10 @@
 """Tune how retrieval and reader evidence combine: per retriever, the softmax temperature over retrieval
 scores (evidence.passage_weights), the weight of question words repeated in the span's sentence
-(evidence.support), the number of passages read and how many neighbours each is read with (qa.windows).
+(evidence.support), the number of passages read, how many neighbours each is read with (qa.windows) and
+how much reading each passage alone as well counts (read_alone_weight).
 
-Reads each question once per (top_k, neighbours), then scores every (temperature, overlap weight) on
-those readings, so that part of the grid costs no reader time. Tune on questions that are NOT the
+Reads each question once per (top_k, neighbours), then scores every (temperature, overlap weight,
+alone weight) on those readings, so that part of the grid costs no reader time. Tune on questions that are NOT the
 evaluation set (default: the SQuAD v1.1 train fragment in ../shared/data/train/).
 
     python scripts/tune_fusion.py [--file FILE] [--limit 400]
@@ -19,6 +20,8 @@ import argparse
 
 from tqdm import tqdm
 
+import dataclasses
+
 from qa.answering import Pipeline, answers_from_reading, build_reader
 from qa.config import REPO_ROOT, RETRIEVERS, load_settings, quiet_model_loading
 from qa.embedding import Embedder
@@ -26,7 +29,6 @@ from qa.evaluation import gold_rank, recall_table, squad_articles
 from qa.index import build_index
 from qa.retrieval import FUSION_DEPTH, BM25Retriever, DenseRetriever, fuse, make_retriever
 from qa.squad import load_squad, score_prediction, tuning_sample
-from qa.windows import window_weights
 
 GRID = {
     "dense": [0.05, 0.1, 0.2],
@@ -39,6 +41,7 @@ DENSE_WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7)
 BM25_K1S = (0.9, 1.2, 1.5)
 BM25_BS = (0.4, 0.75, 0.9)
 OVERLAP_WEIGHTS = (0.0, 1.0, 2.0, 3.0)
+ALONE_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 
 
 def main() -> None:
@@ -49,6 +52,8 @@ def main() -> None:
     parser.add_argument("--top-k", type=int, nargs="*", default=list(TOP_KS), help="passages read (grid)")
     parser.add_argument("--neighbours", type=int, nargs="*", default=list(NEIGHBOURS), help="passages read either side (grid)")
     parser.add_argument("--overlap-weights", type=float, nargs="*", default=list(OVERLAP_WEIGHTS))
+    parser.add_argument("--alone-weights", type=float, nargs="*", default=list(ALONE_WEIGHTS),
+                        help="read_alone_weight (grid; only with neighbours)")
     parser.add_argument(
         "--retrieval-only", action="store_true",
         help="tune BM25's k1 and b and hybrid's dense weight for recall@1 (no reader)",
@@ -70,31 +75,34 @@ def main() -> None:
         return
     reader = build_reader(settings)
     print(f"{len(sample)} questions from {args.file}; corpus {len(index.passages)} passages")
-    print("| retriever | top_k | neighbours | temperature | overlap weight | F1 | EM |\n|---|---|---|---|---|---|---|")
+    print("| retriever | top_k | neighbours | temperature | overlap weight | alone weight | F1 | EM |")
+    print("|---|---|---|---|---|---|---|---|")
     for kind in args.retrievers:
         retriever = make_retriever(index, embedder, settings, kind)
         best = None
         for k in args.top_k:
             for neighbours in args.neighbours:
-                pipeline = Pipeline(settings.replace(read_neighbours=neighbours), embedder, index, reader, retriever, [])
+                # Read with the largest alone weight asked for; each smaller one only re-weights that view.
+                read_with = settings.replace(read_neighbours=neighbours, read_alone_weight=max(args.alone_weights))
+                pipeline = Pipeline(read_with, embedder, index, reader, retriever, [])
                 runs = []
                 for ex in tqdm(sample, desc=f"{kind} top {k} ±{neighbours}", leave=False):
                     hits = pipeline.retrieve(ex.question, k)
-                    runs.append((ex, hits, *pipeline.read(ex.question, hits)))
-                for t in GRID[kind]:
-                    for beta in args.overlap_weights:
-                        em = f1 = 0.0
-                        for ex, hits, windows, reading in runs:
-                            weights = window_weights(windows, [h.score for h in hits], t)
-                            answers = answers_from_reading(reading, windows, index, 1, weights, ex.question, beta)
-                            e, f = score_prediction(answers[0].text if answers else "", [a.text for a in ex.answers])
-                            em, f1 = em + e, f1 + f
-                        row = (100 * f1 / len(runs), 100 * em / len(runs), k, neighbours, t, beta)
-                        best = max(best or row, row)
-                        print(f"| {kind} | {k} | {neighbours} | {t} | {beta} | {row[0]:.2f} | {row[1]:.2f} |", flush=True)
+                    runs.append((ex, [h.score for h in hits], pipeline.read(ex.question, hits)))
+                alone_weights = args.alone_weights if neighbours > 0 else [0.0]
+                for t, beta, alone in ((t, b, a) for t in GRID[kind] for b in args.overlap_weights for a in alone_weights):
+                    em = f1 = 0.0
+                    for ex, scores, views in runs:
+                        views = views[:1] + [dataclasses.replace(v, weight=alone) for v in views[1:] if alone > 0]
+                        answers = answers_from_reading(views, index, 1, scores, t, ex.question, beta)
+                        e, f = score_prediction(answers[0].text if answers else "", [a.text for a in ex.answers])
+                        em, f1 = em + e, f1 + f
+                    row = (100 * f1 / len(runs), 100 * em / len(runs), k, neighbours, t, beta, alone)
+                    best = max(best or row, row)
+                    print(f"| {kind} | {k} | {neighbours} | {t} | {beta} | {alone} | {row[0]:.2f} | {row[1]:.2f} |", flush=True)
         print(
             f"best for {kind}: top_k {best[2]}, neighbours {best[3]}, temperature {best[4]}, "
-            f"overlap weight {best[5]} (F1 {best[0]:.2f})",
+            f"overlap weight {best[5]}, alone weight {best[6]} (F1 {best[0]:.2f})",
             flush=True,
         )
 

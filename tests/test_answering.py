@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from qa.answering import answers_from_reading
+from qa.answering import View, answers_from_reading
 from qa.evidence import passage_weights, sentence_overlap
 from qa.reader import Reading, Span
 from qa.schema import RetrievedPassage
@@ -18,11 +18,11 @@ def test_passage_weights_are_a_distribution_that_sharpens_with_lower_temperature
     assert cold[0] > warm[0]
 
 
-def _hits_with(index, *needles):
+def _hits_with(index, *needles, scores=None):
     hits = []
-    for needle in needles:
+    for needle, score in zip(needles, scores or [0.5] * len(needles)):
         passage = next(p for p in index.passages if needle in p.text)
-        hits.append(RetrievedPassage(passage, index.article(passage).title, 0.5, len(hits) + 1))
+        hits.append(RetrievedPassage(passage, index.article(passage).title, score, len(hits) + 1))
     return hits
 
 
@@ -33,15 +33,16 @@ def _span(windows, i, words, score, at=None):
 
 def test_overlapping_spans_are_one_answer_and_rivals_stay_apart(seed_pipeline):
     index = seed_pipeline.index
-    hits = _hits_with(index, "Iraq said 22 missiles", "deliberately sought to avoid")
+    # Scores log(0.6) and log(0.4) at temperature 1 give the passages weights 0.6 and 0.4.
+    hits = _hits_with(index, "Iraq said 22 missiles", "deliberately sought to avoid", scores=[np.log(0.6), np.log(0.4)])
     windows = reading_windows(hits, index.article_passages, neighbours=0)
     spans = [
         _span(windows, 0, "22 missiles", 0.5),
         _span(windows, 1, "U.S. military casualties", 0.4),
         _span(windows, 0, "22", 0.3, at="22 missiles"),  # inside the first span: a variant of it, not a rival
     ]
-    weights = [0.6, 0.4]
-    answers = answers_from_reading(Reading(spans, 0.1, [0.1, 0.2]), windows, index, 5, weights)
+    view = View(windows, Reading(spans, 0.1, [0.1, 0.2]))
+    answers = answers_from_reading([view], index, 5, [h.score for h in hits], temperature=1.0)
     assert [a.text for a in answers] == ["22 missiles", "U.S. military casualties"]
     assert answers[0].score == pytest.approx(0.6 * 0.5 + 0.6 * 0.3)
     assert answers[1].score == pytest.approx(0.4 * 0.4)
@@ -52,6 +53,27 @@ def test_overlapping_spans_are_one_answer_and_rivals_stay_apart(seed_pipeline):
         article = index.articles[a.citation.article_id]
         assert article.text[a.citation.start : a.citation.end] == a.text
         assert a.citation.passage[a.citation.passage_start : a.citation.passage_end] == a.text
+
+
+def test_evidence_from_every_view_adds_up_with_its_weight(seed_pipeline):
+    """The same span found in the windowed reading and in the passage read alone is one answer whose
+    score sums both, the second scaled by its view's weight; a span only the second view finds still
+    competes, at that weight."""
+    index = seed_pipeline.index
+    hits = _hits_with(index, "Iraq said 22 missiles", "deliberately sought to avoid", scores=[np.log(0.6), np.log(0.4)])
+    windowed = reading_windows(hits, index.article_passages, neighbours=1)
+    alone = reading_windows(hits, index.article_passages, neighbours=0)
+    first = next(i for i, w in enumerate(windowed) if 0 in w.hits)
+    views = [
+        View(windowed, Reading([_span(windowed, first, "22 missiles", 0.5)], 0.1, [0.1] * len(windowed))),
+        View(alone, Reading([_span(alone, 0, "22 missiles", 0.8), _span(alone, 1, "U.S. military casualties", 0.9)],
+                            0.1, [0.1, 0.1]), weight=0.25),
+    ]
+    answers = answers_from_reading(views, index, 5, [h.score for h in hits], temperature=1.0)
+    window_weight = sum([0.6, 0.4][h] for h in windowed[first].hits)
+    assert [a.text for a in answers] == ["22 missiles", "U.S. military casualties"]
+    assert answers[0].score == pytest.approx(window_weight * 0.5 + 0.25 * 0.6 * 0.8)
+    assert answers[1].score == pytest.approx(0.25 * 0.4 * 0.9)
 
 
 def test_sentence_overlap_counts_question_words_the_sentence_repeats():

@@ -115,6 +115,10 @@ def test_eval_squad_open_cli_writes_every_report_file(tmp_path, capsys):
     assert main(["eval", "squad", str(_squad_file(tmp_path / "tiny.json")), "--mode", "open", "--limit", "2", "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["mode"] == "open" and report["count"] == 2 and report["retrieval"]["hybrid"]["recall@1"] == 1.0
+    # How the passages were read, so two runs' reports say why their figures differ.
+    settings = load_settings()
+    assert (report["top_k"], report["read_neighbours"], report["read_alone_weight"]) == (
+        settings.top_k, settings.read_neighbours, settings.read_alone_weight)
     for name in ("summary.md", "questions.csv", "predictions.json", "recall_at_k.png", "latency.png", "f1_by_question_word.png"):
         assert (out / name).stat().st_size > 0, name
     rows = list(csv.DictReader((out / "questions.csv").open()))

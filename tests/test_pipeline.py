@@ -98,16 +98,30 @@ def test_cli_ask_conversation_reads_follow_ups(tmp_path):
 
 
 def test_read_is_the_reading_answer_scores(seed_pipeline):
-    """`read` is what `answer` scores and what scripts/tune_fusion.py tunes on: the windows hold every
-    retrieved passage, the reader keeps SPANS_PER_ANSWER spans per answer asked for, and every answer
-    shown is one of those spans."""
+    """`read` is what `answer` scores and what scripts/tune_fusion.py tunes on: the windowed view holds
+    every retrieved passage with its neighbours, the second view each retrieved passage alone at
+    read_alone_weight, the reader keeps SPANS_PER_ANSWER spans per answer asked for in each, and every
+    answer shown is one of those spans."""
     from qa.answering import SPANS_PER_ANSWER
 
     question = "How many missiles did Iraq say were fired?"
     hits = seed_pipeline.retrieve(question)
-    windows, reading = seed_pipeline.read(question, hits, max_answers=2)
-    held = {(p.article_id, p.index) for w in windows for p in w.parts}
+    windowed, alone = seed_pipeline.read(question, hits, max_answers=2)
+    held = {(p.article_id, p.index) for w in windowed.windows for p in w.parts}
     assert {(h.passage.article_id, h.passage.index) for h in hits} <= held
-    assert 0 < len(reading.spans) <= SPANS_PER_ANSWER * 2
+    assert [w.parts for w in alone.windows] == [(h.passage,) for h in hits]
+    assert (windowed.weight, alone.weight) == (1.0, seed_pipeline.settings.read_alone_weight) and alone.weight > 0
+    for view in (windowed, alone):
+        assert 0 < len(view.reading.spans) <= SPANS_PER_ANSWER * 2
     response = seed_pipeline.answer(question, hits, max_answers=2)
-    assert {a.text for a in response.answers} <= {s.text for s in reading.spans}
+    assert {a.text for a in response.answers} <= {s.text for v in (windowed, alone) for s in v.reading.spans}
+
+
+def test_no_alone_view_without_neighbours_or_weight(seed_pipeline):
+    from dataclasses import replace
+
+    question = "How many missiles did Iraq say were fired?"
+    hits = seed_pipeline.retrieve(question)
+    for changes in ({"read_neighbours": 0}, {"read_alone_weight": 0.0}):
+        pipeline = replace(seed_pipeline, settings=seed_pipeline.settings.replace(**changes))
+        assert len(pipeline.read(question, hits)) == 1
