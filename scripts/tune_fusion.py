@@ -17,10 +17,9 @@ Both modes tune on the same seeded sample of --limit questions (qa.squad.tuning_
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from tqdm import tqdm
-
-import dataclasses
 
 from qa.answering import Pipeline, answers_from_reading, build_reader
 from qa.config import REPO_ROOT, RETRIEVERS, load_settings, quiet_model_loading
