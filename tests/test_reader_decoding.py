@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from qa.reader import best_spans, whole_words
+from qa.reader import best_spans, length_batches, whole_words
 
 # [CLS] q q [SEP] c c c c c c [SEP] pad
 CONTEXT = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0], dtype=bool)
@@ -61,3 +61,13 @@ def test_spans_are_widened_to_whole_words():
     assert text[slice(*whole_words(text, text.index("Iran'"), text.index("Iran'") + 4))] == "Iran"
     assert whole_words("北京大学", 1, 2) == (1, 2)  # no spaces between CJK words: nothing to widen to
 
+
+
+def test_length_batches_group_similar_lengths_and_read_every_sequence_once():
+    lengths = [384, 170, 172, 384, 168, 300, 171, 384]
+    batches = length_batches(lengths, batch_size=3, slack=0.25)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert all(len(b) <= 3 for b in batches)
+    # No short passage is padded to a long window's length, and like lengths share a batch.
+    assert all(max(lengths[i] for i in b) <= 1.25 * min(lengths[i] for i in b) for b in batches)
+    assert [sorted(lengths[i] for i in b) for b in batches] == [[168, 170, 171], [172], [300], [384, 384, 384]]
