@@ -20,7 +20,8 @@ import torch
 log = logging.getLogger(__name__)
 
 # How much longer than a batch's shortest sequence its longest may be (reader.length_batches): 0.25 read
-# the seed questions fastest (p50 535 ms against 580 at 0.1 and 598 at 0.5; scripts/bench_pipeline.py).
+# the seed questions fastest (p50 535 ms against 580 at 0.1 and 598 at 0.5; this constant edited, then
+# `python scripts/bench_pipeline.py --runs 3`).
 PADDING_SLACK = 0.25
 
 

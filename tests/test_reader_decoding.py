@@ -62,7 +62,6 @@ def test_spans_are_widened_to_whole_words():
     assert whole_words("北京大学", 1, 2) == (1, 2)  # no spaces between CJK words: nothing to widen to
 
 
-
 def test_length_batches_group_similar_lengths_and_read_every_sequence_once():
     lengths = [384, 170, 172, 384, 168, 300, 171, 384]
     batches = length_batches(lengths, batch_size=3, slack=0.25)
