@@ -7,12 +7,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from qa.answering import EmptyQuestion, Pipeline
-from qa.collection import add_articles, remove_articles
-from qa.config import load_settings, quiet_model_loading
+from qa.answering.conversation import Turn
+from qa.answering.pipeline import EmptyQuestion, Pipeline
 from qa.display import collapse, escape, evidence_label, highlight, text_block
-from qa.conversation import Turn
 from qa.schema import Answer, Citation, Response
+from qa.settings import load_settings, quiet_model_loading
+from qa.store.collection import add_articles, remove_articles
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def passage_label(title: str, passage_index: int) -> str:
 def show_citation(pipeline: Pipeline, citation: Citation, key: str) -> None:
     with st.expander(passage_label(citation.title, citation.passage_index)):
         html(highlight(citation.passage, citation.passage_start, citation.passage_end))
-        article = pipeline.index.articles.get(citation.article_id)
+        article = pipeline.store.articles.get(citation.article_id)
         if article is None or citation.end > len(article.text):
             return  # the corpus changed since this answer was given
         if st.toggle("Show the whole article", key=key):
@@ -91,17 +91,17 @@ def show_question(question: str) -> None:
 
 def sidebar(pipeline: Pipeline) -> int:
     """Corpus facts and controls; returns the top-k to ask with."""
-    settings, index = pipeline.settings, pipeline.index
+    settings, store = pipeline.settings, pipeline.store
     with st.sidebar:
         st.header("Articles")
         html(f"Folder: <code>{escape(str(settings.corpus_dir))}</code>")
-        st.markdown(f"{index.manifest['articles']} articles, {index.manifest['passages']} passages")
+        st.markdown(f"{store.manifest.articles} articles, {store.manifest.passages} passages")
         for skipped in pipeline.skipped:
             name = Path(skipped.path).name
             reason = skipped.reason.removeprefix(f"{name}: ")
             st.warning(f"Skipped {escape(name)}: {escape(reason)}")
         with st.expander("Titles"):
-            html("".join(f"<div>• {escape(a.title)}</div>" for a in index.articles.values()))
+            html("".join(f"<div>• {escape(a.title)}</div>" for a in store.articles.values()))
         top_k = st.slider("Passages to read (top-k)", 1, 20, min(max(settings.top_k, 1), 20))
         st.button("Clear conversation", on_click=st.session_state["messages"].clear)
         manage_articles(pipeline)
@@ -124,7 +124,7 @@ def after_change(report) -> None:
 
 
 def manage_articles(pipeline: Pipeline) -> None:
-    """Upload and remove articles (qa.collection does the work: checks, safe names, index update)."""
+    """Upload and remove articles (qa.store.collection does the work: checks, safe names, index update)."""
     show_report(st.session_state.pop("collection_messages", []))
     st.subheader("Your articles")
     round_no = st.session_state.setdefault("upload_round", 0)  # a new key empties the uploader after an add
@@ -139,7 +139,7 @@ def manage_articles(pipeline: Pipeline) -> None:
             st.session_state["upload_round"] = round_no + 1
             after_change(report)
         show_report(report.messages())
-    articles = pipeline.index.articles
+    articles = pipeline.store.articles
     choice = st.selectbox(
         "Remove an article", list(articles), index=None, placeholder="Choose an article",
         format_func=lambda article_id: collapse(articles[article_id].title) if article_id in articles else article_id,
@@ -154,10 +154,7 @@ def manage_articles(pipeline: Pipeline) -> None:
 
 def conversation(messages: list[dict]) -> list[Turn]:
     """Earlier turns, so a follow-up ("Which bases did he say were targeted?") is read in context."""
-    return [
-        Turn(r.interpreted or r.question, "" if r.abstained or not r.answers else r.answers[0].text)
-        for r in (m["response"] for m in messages if m["role"] == "assistant")
-    ]
+    return [Turn.of(m["response"]) for m in messages if m["role"] == "assistant"]
 
 
 def main() -> None:

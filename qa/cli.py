@@ -8,12 +8,12 @@ import logging
 import sys
 from pathlib import Path
 
-from qa.config import REPO_ROOT, RETRIEVERS, SHIPPED_READER, default_embedder, load_settings, quiet_model_loading
+from qa.settings import REPO_ROOT, RETRIEVERS, SHIPPED_READER, Settings, default_embedder, load_settings, quiet_model_loading
 
 
 def _recipe(args, base: str, data: list[str], **stage_options):
     """The Recipe both training stages take from their shared command-line options."""
-    from qa.training import Recipe
+    from qa.training.loop import Recipe
 
     return Recipe(
         base=base,
@@ -32,7 +32,7 @@ def _recipe(args, base: str, data: list[str], **stage_options):
 
 
 def _train_reader(args) -> int:
-    from qa.training import train_reader
+    from qa.training.reader import train_reader
 
     data = args.data or sorted(str(p) for p in (REPO_ROOT.parent / "shared" / "data" / "train").glob("*.json"))
     if not data:
@@ -44,7 +44,7 @@ def _train_reader(args) -> int:
 
 
 def _train_reader_passages(args) -> int:
-    from qa.passage_training import train_reader_on_passages
+    from qa.training.passages import train_reader_on_passages
 
     recipe = _recipe(args, args.init, args.data)
     train_reader_on_passages(recipe, Path(args.out), args.init, args.top_k, args.neighbours, args.hold_out)
@@ -53,7 +53,7 @@ def _train_reader_passages(args) -> int:
 
 
 def _train_embedder(args) -> int:
-    from qa.embedder_training import train_embedder
+    from qa.training.embedder import train_embedder
 
     recipe = _recipe(args, args.base or default_embedder(), args.data)
     train_embedder(recipe, Path(args.out), args.hold_out)
@@ -71,13 +71,13 @@ def _settings(args):
 
 
 def _index(args) -> int:
-    from qa.answering import Pipeline
+    from qa.answering.pipeline import Pipeline
 
     pipeline = Pipeline.load(_settings(args), show_progress=True)
-    m = pipeline.index.manifest
+    m = pipeline.store.manifest
     for s in pipeline.skipped:
         print(f"skipped: {s.reason}", file=sys.stderr)
-    print(f"index at {pipeline.settings.index_dir}: {m['articles']} articles, {m['passages']} passages")
+    print(f"index at {pipeline.settings.index_dir}: {m.articles} articles, {m.passages} passages")
     return 0
 
 
@@ -86,13 +86,13 @@ def _print_report(report) -> int:
         print(text, file=sys.stderr if level == "error" else sys.stdout)
     if report.changed and report.index is not None:
         m = report.index.manifest
-        print(f"index: {m['articles']} articles, {m['passages']} passages")
+        print(f"index: {m.articles} articles, {m.passages} passages")
     return 0 if report.ok else 2
 
 
 def _add(args) -> int:
-    from qa.collection import Refused, add_articles, display_name
-    from qa.corpus import ArticleError, check_size
+    from qa.store.collection import Refused, add_articles, display_name
+    from qa.ingest.formats import ArticleError, check_size
 
     files, refused = [], []
     for path in map(Path, args.paths):
@@ -107,16 +107,15 @@ def _add(args) -> int:
 
 
 def _remove(args) -> int:
-    from qa.collection import remove_articles
+    from qa.store.collection import remove_articles
 
     return _print_report(remove_articles(_settings(args), args.article_ids, show_progress=True))
 
 
 def _list(args) -> int:
-    from qa.corpus import scan_corpus
+    from qa.ingest.corpus import prepare_corpus, scan_corpus
 
-    settings = _settings(args)
-    files, skipped = scan_corpus(settings.corpus_dir)
+    files, skipped = scan_corpus(prepare_corpus(_settings(args)))
     for f in files:
         for a in f.articles:
             print(f"{a.id}\t{f.path.name}\t{a.title}")
@@ -153,8 +152,8 @@ def response_record(response) -> dict:
 
 
 def _ask(args) -> int:
-    from qa.answering import EmptyQuestion, Pipeline
-    from qa.conversation import Turn
+    from qa.answering.conversation import Turn
+    from qa.answering.pipeline import EmptyQuestion, Pipeline
     from qa.display import evidence_label
 
     pipeline = Pipeline.load(_settings(args))
@@ -167,8 +166,7 @@ def _ask(args) -> int:
             print(json.dumps({"question": question, "error": str(err)}) if args.json else f"error: {err}")
             status = 2
             continue
-        best = "" if response.abstained or not response.answers else response.answers[0].text
-        turns.append(Turn(response.interpreted or response.question, best))
+        turns.append(Turn.of(response))
         if args.json:
             print(json.dumps(response_record(response), ensure_ascii=False))
             continue
@@ -188,15 +186,15 @@ def _ask(args) -> int:
 
 
 def _eval_squad(args) -> int:
-    from qa.evaluation import evaluate_squad_open, evaluate_squad_reader
-    from qa.reports import write_run
+    from qa.evaluation.runs import evaluate_squad_open, evaluate_squad_reader
+    from qa.evaluation.reports import write_run
 
     settings = _settings(args)
     out = Path(args.out or f"runs/eval-{Path(args.file).stem}-{args.mode}")
     if args.mode == "reader":
-        from qa.answering import build_reader
+        from qa.reading.reader import ExtractiveReader
 
-        report, outcomes = evaluate_squad_reader(Path(args.file), build_reader(settings), settings, args.limit)
+        report, outcomes = evaluate_squad_reader(Path(args.file), ExtractiveReader(settings.reader, settings), settings, args.limit)
         recall = None
     else:
         run = evaluate_squad_open(Path(args.file), settings, args.limit)
@@ -208,8 +206,8 @@ def _eval_squad(args) -> int:
 
 
 def _eval_qa(args) -> int:
-    from qa.evaluation import evaluate_qa
-    from qa.reports import write_run
+    from qa.evaluation.runs import evaluate_qa
+    from qa.evaluation.reports import write_run
 
     report, outcomes = evaluate_qa(Path(args.file), _settings(args))
     out = Path(args.out or f"runs/eval-{Path(args.file).stem}-qa")
@@ -220,7 +218,7 @@ def _eval_qa(args) -> int:
 
 
 def _eval_compare(args) -> int:
-    from qa.reports import gap_by_gold_rank, gap_markdown, read_questions_csv
+    from qa.evaluation.reports import gap_by_gold_rank, gap_markdown, read_questions_csv
 
     try:
         table = gap_by_gold_rank(read_questions_csv(Path(args.open_run)), read_questions_csv(Path(args.reader_run)))
@@ -232,7 +230,7 @@ def _eval_compare(args) -> int:
 
 
 def _corpus_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--corpus", help="folder of articles (default: seeds/)")
+    p.add_argument("--corpus", help="folder of articles (default: your collection, see README: Your own articles)")
     p.add_argument("--index", help="index folder (default: index/)")
 
 
@@ -264,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_remove)
 
     p = sub.add_parser("list", help="list the corpus's articles: id, file, title")
-    p.add_argument("--corpus", help="folder of articles (default: seeds/)")
+    p.add_argument("--corpus", help="folder of articles (default: your collection, see README: Your own articles)")
     p.set_defaults(func=_list)
 
     p = sub.add_parser("eval", help="offline evaluation")
@@ -290,55 +288,61 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("reader_run", help="--out folder of `eval squad --mode reader` on the same file")
     e.set_defaults(func=_eval_compare)
 
+    from qa.training.defaults import EMBEDDER, PASSAGES, READER
+
     p = sub.add_parser("train-reader", help="fine-tune the extractive reader on SQuAD-format files")
     p.add_argument("--out", default="runs/reader")
     p.add_argument("--data", nargs="*", help="SQuAD-format files (default: ../shared/data/train/*.json)")
     p.add_argument("--base", help="encoder to start from (default: the packaged all-MiniLM-L6-v2)")
     p.add_argument("--init", help="continue from this reader checkpoint instead of a fresh head")
-    p.add_argument("--max-length", type=int, default=256)
-    p.add_argument("--stride", type=int, default=96)
-    p.add_argument("--negative-ratio", type=float, default=0.2)
-    _schedule_options(p, lr=1e-4, warmup=0.1, batch_size=16, batch_help="reading windows per optimizer step")
+    _window_options(p, READER)
+    p.add_argument("--negative-ratio", type=float, default=READER.negative_ratio)
+    _schedule_options(p, READER, batch_help="reading windows per optimizer step")
     p.add_argument("--save-every", type=int, default=500)
     p.set_defaults(func=_train_reader)
 
     p = sub.add_parser(
         "train-reader-passages",
-        help="continue training a reader on the windows retrieval gives it, normalised across them (qa.passage_training)",
+        help="continue training a reader on the windows retrieval gives it, normalised across them (qa.training.passages)",
     )
     p.add_argument("--data", nargs="+", required=True, help="SQuAD-format files; each is its own retrieval corpus")
     p.add_argument("--init", default=str(SHIPPED_READER), help="reader checkpoint to continue from")
     p.add_argument("--out", default="runs/reader-passages")
-    p.add_argument("--top-k", type=int, default=5, help="passages retrieved per question")
-    p.add_argument("--neighbours", type=int, default=1, help="passages read either side of each")
+    shipped = Settings()
+    p.add_argument("--top-k", type=int, default=shipped.top_k, help="passages retrieved per question")
+    p.add_argument("--neighbours", type=int, default=shipped.read_neighbours, help="passages read either side of each")
     _hold_out_option(p)
-    p.add_argument("--max-length", type=int, default=384)
-    p.add_argument("--stride", type=int, default=128)
-    _schedule_options(p, lr=3e-5, warmup=0.06, batch_size=8, batch_help="questions per optimizer step")
+    _window_options(p, PASSAGES)
+    _schedule_options(p, PASSAGES, batch_help="questions per optimizer step")
     p.set_defaults(func=_train_reader_passages)
 
     p = sub.add_parser(
         "train-embedder",
-        help="fine-tune the embedder on questions and the passages that answer them (qa.embedder_training)",
+        help="fine-tune the embedder on questions and the passages that answer them (qa.training.embedder)",
     )
     p.add_argument("--data", nargs="+", required=True, help="SQuAD-format files; each is its own retrieval corpus")
     p.add_argument("--base", default="", help="sentence-transformers model to start from (default: the packaged all-MiniLM-L6-v2)")
     p.add_argument("--out", default="runs/embedder")
     _hold_out_option(p)
-    _schedule_options(p, lr=3e-5, warmup=0.1, batch_size=32, batch_help="questions per optimizer step (each against the batch's passages)")
+    _schedule_options(p, EMBEDDER, batch_help="questions per optimizer step (each against the batch's passages)")
     p.set_defaults(func=_train_embedder)
     return parser
 
 
-def _schedule_options(p, lr: float, warmup: float, batch_size: int, batch_help: str) -> None:
-    """What every training command shares; `_recipe` turns it into the Recipe."""
+def _window_options(p, defaults) -> None:
+    p.add_argument("--max-length", type=int, default=defaults.max_length, help="tokens per reading window")
+    p.add_argument("--stride", type=int, default=defaults.stride, help="tokens shared by consecutive windows")
+
+
+def _schedule_options(p, defaults, batch_help: str) -> None:
+    """What every training command shares, defaulting to the stage's recipe; `_recipe` turns it back into one."""
     p.add_argument("--mix", nargs="*", default=[], help="FILE_STEM=SHARE of its questions to use, e.g. qamr-dev=0.25")
-    p.add_argument("--lr", type=float, default=lr)
-    p.add_argument("--warmup", type=float, default=warmup, help="share of the steps the learning rate warms up over")
-    p.add_argument("--batch-size", type=int, default=batch_size, help=batch_help)
-    p.add_argument("--epochs", type=float, default=1.0)
-    p.add_argument("--max-steps", type=int, default=0, help="0: as many as --epochs takes")
-    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--lr", type=float, default=defaults.learning_rate)
+    p.add_argument("--warmup", type=float, default=defaults.warmup, help="share of the steps the learning rate warms up over")
+    p.add_argument("--batch-size", type=int, default=defaults.batch_size, help=batch_help)
+    p.add_argument("--epochs", type=float, default=defaults.epochs)
+    p.add_argument("--max-steps", type=int, default=defaults.max_steps, help="0: as many as --epochs takes")
+    p.add_argument("--seed", type=int, default=defaults.seed)
 
 
 def _hold_out_option(p) -> None:

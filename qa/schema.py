@@ -72,7 +72,7 @@ class Citation:
 @dataclass(frozen=True)
 class Answer:
     text: str  # == article.text[citation.start:citation.end]
-    score: float  # reader and retrieval evidence summed over every passage read (answering.answers_from_reading)
+    score: float  # reader and retrieval evidence summed over every passage read (qa.answering.answers)
     citation: Citation
     also_in: tuple[Citation, ...] = ()  # other passages that gave the same answer
     # The reader's probability for it in the passage it is cited in, read alone (what abstention compares
@@ -99,6 +99,5 @@ class Response:
     answers: list[Answer]
     abstained: bool
     passages: list[RetrievedPassage] = field(default_factory=list)
-    no_answer_score: float = 0.0
     interpreted: str = ""  # the question as read, when earlier turns changed it (a follow-up)
     disagreement: list[Answer] = field(default_factory=list)  # sources giving different answers, best first

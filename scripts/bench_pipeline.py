@@ -63,14 +63,14 @@ def machine() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="index builds and question passes (default 5)")
-    parser.add_argument("--corpus", type=Path, help="article folder (default: the settings' corpus_dir)")
+    parser.add_argument("--corpus", type=Path, help="article folder (default: seeds/)")
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
 
-    (Pipeline, build_index, load_corpus, load_settings, save_index), import_s = timed(_imports)
+    (Pipeline, build_store, load_corpus, load_settings), import_s = timed(_imports)
     scratch = tempfile.TemporaryDirectory(prefix="bench-index-")
-    settings = load_settings(corpus_dir=args.corpus, index_dir=Path(scratch.name) / "cold")
+    settings = load_settings(corpus_dir=args.corpus or load_settings().seeds_dir, index_dir=Path(scratch.name) / "cold")
     pipeline, load_s = timed(lambda: Pipeline.load(settings))
     cold_s = import_s + load_s
 
@@ -81,13 +81,13 @@ def main() -> int:
     reads, builds, saves = [], [], []
     for run in range(args.runs):
         (articles, _), read_s = timed(lambda: load_corpus(settings.corpus_dir))
-        index, build_s = timed(lambda: build_index(articles, pipeline.embedder, settings))
-        _, save_s = timed(lambda: save_index(index, Path(scratch.name) / f"run-{run}"))
+        index, build_s = timed(lambda: build_store(articles, pipeline.embedder, settings, folder=Path(scratch.name) / f"run-{run}"))
+        _, save_s = timed(index.commit)
         reads.append(read_s)
         builds.append(build_s)
         saves.append(save_s)
     index_s = statistics.median(r + b + s for r, b, s in zip(reads, builds, saves))
-    n_articles, n_passages = index.manifest["articles"], index.manifest["passages"]
+    n_articles, n_passages = index.manifest.articles, index.manifest.passages
     print(
         f"index {n_articles} articles / {n_passages} passages, median of {args.runs}: {index_s:.2f} s "
         f"(read {statistics.median(reads):.3f} s, chunk + embed {statistics.median(builds):.2f} s, "
@@ -123,12 +123,12 @@ def main() -> int:
 
 def _imports():
     """The library's imports (torch, transformers, faiss) are part of a cold start, so they are timed."""
-    from qa.answering import Pipeline
-    from qa.config import load_settings
-    from qa.corpus import load_corpus
-    from qa.index import build_index, save_index
+    from qa.answering.pipeline import Pipeline
+    from qa.ingest.corpus import load_corpus
+    from qa.settings import load_settings
+    from qa.store.indexing import build_store
 
-    return Pipeline, build_index, load_corpus, load_settings, save_index
+    return Pipeline, build_store, load_corpus, load_settings
 
 
 if __name__ == "__main__":

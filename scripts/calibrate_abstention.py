@@ -17,10 +17,10 @@ import argparse
 
 import numpy as np
 
-from qa.answering import build_reader
-from qa.config import REPO_ROOT, load_settings, quiet_model_loading
-from qa.evaluation import predict_reader_mode
-from qa.squad import load_squad
+from qa.reading.reader import ExtractiveReader
+from qa.settings import REPO_ROOT, load_settings, quiet_model_loading
+from qa.evaluation.runs import predict_reader_mode
+from qa.datasets.squad import load_squad
 
 THRESHOLDS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7)
 
@@ -34,7 +34,7 @@ def main() -> None:
     quiet_model_loading()
 
     examples = load_squad(args.file)[: args.limit]
-    outcomes = predict_reader_mode(build_reader(load_settings()), examples, min_answer_score=None)
+    outcomes = predict_reader_mode(ExtractiveReader(load_settings().reader), examples, min_answer_score=None)
     score = np.array([o.score for o in outcomes])
     answerable = np.array([o.answerable for o in outcomes])
     f1 = np.array([o.f1 for o in outcomes])  # F1 of the answer given, had it been given

@@ -1,6 +1,6 @@
 """Tune how retrieval and reader evidence combine: per retriever, the softmax temperature over retrieval
 scores (evidence.passage_weights), the weight of question words repeated in the span's sentence
-(evidence.support), the number of passages read, how many neighbours each is read with (qa.windows) and
+(evidence.support), the number of passages read, how many neighbours each is read with (qa.reading.windows) and
 how much reading each passage alone as well counts (read_alone_weight).
 
 Reads each question once per (top_k, neighbours), then scores every (temperature, overlap weight,
@@ -21,13 +21,16 @@ import dataclasses
 
 from tqdm import tqdm
 
-from qa.answering import Pipeline, answers_from_reading, build_reader
-from qa.config import REPO_ROOT, RETRIEVERS, load_settings, quiet_model_loading
-from qa.embedding import Embedder
-from qa.evaluation import gold_rank, recall_table, squad_articles
-from qa.index import build_index
-from qa.retrieval import FUSION_DEPTH, BM25Retriever, DenseRetriever, fuse, make_retriever
-from qa.squad import load_squad, score_prediction, tuning_sample
+from qa.answering.answers import answers_from_reading
+from qa.answering.pipeline import Pipeline
+from qa.datasets.squad import gold_rank, load_squad, squad_articles, tuning_sample
+from qa.embedding.embedder import Embedder
+from qa.evaluation.runs import recall_table
+from qa.evaluation.scoring import score_prediction
+from qa.reading.reader import ExtractiveReader
+from qa.retrieval.retrievers import BM25Retriever, DenseRetriever, fuse, make_retriever
+from qa.settings import REPO_ROOT, RETRIEVERS, load_settings, quiet_model_loading
+from qa.store.indexing import build_store
 
 GRID = {
     "dense": [0.05, 0.1, 0.2],
@@ -66,14 +69,14 @@ def main() -> None:
     examples = load_squad(args.file)
     sample = tuning_sample(examples, args.limit)
     settings = load_settings()
-    embedder = Embedder(settings.embedder_name())
-    index = build_index(squad_articles(examples), embedder, settings, show_progress=True)
+    embedder = Embedder.from_settings(settings)
+    index = build_store(squad_articles(examples), embedder, settings, show_progress=True)
     if args.retrieval_only:
         tune_retrieval([ex for ex in sample if ex.answers], index, embedder, settings, args.dense_weights,
                        args.bm25_k1, args.bm25_b)
         return
-    reader = build_reader(settings)
-    print(f"{len(sample)} questions from {args.file}; corpus {len(index.passages)} passages")
+    reader = ExtractiveReader(settings.reader, settings)
+    print(f"{len(sample)} questions from {args.file}; corpus {index.passage_count()} passages")
     print("| retriever | top_k | neighbours | temperature | overlap weight | alone weight | F1 | EM |")
     print("|---|---|---|---|---|---|---|---|")
     for kind in args.retrievers:
@@ -112,14 +115,14 @@ def tune_retrieval(examples, index, embedder, settings, dense_weights, bm25_k1s,
     weight only re-fuses."""
     questions = [ex.question for ex in examples]
     golds = [[a.text for a in ex.answers] for ex in examples]
-    print(f"{len(questions)} questions; corpus {len(index.passages)} passages")
+    print(f"{len(questions)} questions; corpus {index.passage_count()} passages")
     print("| retriever | BM25 k1 / b | dense weight | recall@1 | recall@5 |\n|---|---|---|---|---|")
     dense = DenseRetriever(index, embedder)
-    depth = min(FUSION_DEPTH, len(index.passages))
+    depth = settings.fusion_depth
     dense_lists = dense.rank(questions, depth)
     configured = (settings.bm25_k1, settings.bm25_b)
     bm25_lists = {
-        (k1, b): BM25Retriever(index, k1, b).rank(questions, depth)
+        (k1, b): BM25Retriever(index.with_bm25(k1, b)).rank(questions, depth)
         for k1, b in sorted({*((k1, b) for k1 in bm25_k1s for b in bm25_bs), configured})
     }
 

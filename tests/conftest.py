@@ -5,33 +5,33 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
-from qa.config import REPO_ROOT, load_settings  # noqa: E402
+from qa.settings import REPO_ROOT, load_settings  # noqa: E402
 
 SEEDS = REPO_ROOT / "seeds"
 
 
 @pytest.fixture(scope="session")
 def embedder():
-    from qa.embedding import Embedder
+    from qa.embedding.embedder import Embedder
 
-    return Embedder(load_settings().embedder_name())
+    return Embedder.from_settings(load_settings())
 
 
 @pytest.fixture(scope="session")
 def reader():
     """The shipped reader (models/reader), as the app uses it."""
-    from qa.answering import build_reader
+    from qa.reading.reader import ExtractiveReader
 
-    return build_reader(load_settings())
+    return ExtractiveReader(load_settings().reader)
 
 
 @pytest.fixture(scope="session")
 def seed_pipeline(tmp_path_factory, embedder, reader):
     """The whole flow over seeds/, with its own index folder so the repo's index/ is untouched."""
-    from qa.answering import Pipeline
-    from qa.index import open_index
-    from qa.retrieval import make_retriever
+    from qa.answering.pipeline import Pipeline
+    from qa.retrieval.retrievers import make_retriever
+    from qa.store.indexing import open_store
 
     settings = load_settings(corpus_dir=SEEDS, index_dir=tmp_path_factory.mktemp("seed-index"))
-    index, skipped = open_index(settings, embedder)
+    index, skipped = open_store(settings, embedder)
     return Pipeline(settings, embedder, index, reader, make_retriever(index, embedder, settings), skipped)

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from qa.answering import View, answers_from_reading
-from qa.evidence import passage_weights, sentence_overlap
-from qa.reader import Reading, Span
+from qa.answering.answers import View, answers_from_reading
+from qa.reading.evidence import passage_weights, sentence_overlap
+from qa.reading.reader import Reading, Span
 from qa.schema import RetrievedPassage
-from qa.windows import reading_windows
+from qa.reading.windows import reading_windows
 
 
 def test_passage_weights_are_a_distribution_that_sharpens_with_lower_temperature():
@@ -22,7 +22,7 @@ def _hits_with(index, *needles, scores=None):
     hits = []
     for needle, score in zip(needles, scores or [0.5] * len(needles)):
         passage = next(p for p in index.passages if needle in p.text)
-        hits.append(RetrievedPassage(passage, index.article(passage).title, score, len(hits) + 1))
+        hits.append(RetrievedPassage(passage, index.article(passage.article_id).title, score, len(hits) + 1))
     return hits
 
 
@@ -32,7 +32,7 @@ def _span(windows, i, words, score, at=None):
 
 
 def test_overlapping_spans_are_one_answer_and_rivals_stay_apart(seed_pipeline):
-    index = seed_pipeline.index
+    index = seed_pipeline.store
     # Scores log(0.6) and log(0.4) at temperature 1 give the passages weights 0.6 and 0.4.
     hits = _hits_with(index, "Iraq said 22 missiles", "deliberately sought to avoid", scores=[np.log(0.6), np.log(0.4)])
     windows = reading_windows(hits, index.article_passages, neighbours=0)
@@ -59,7 +59,7 @@ def test_evidence_from_every_view_adds_up_with_its_weight(seed_pipeline):
     """The same span found in the windowed reading and in the passage read alone is one answer whose
     score sums both, the second scaled by its view's weight; a span only the second view finds still
     competes, at that weight."""
-    index = seed_pipeline.index
+    index = seed_pipeline.store
     hits = _hits_with(index, "Iraq said 22 missiles", "deliberately sought to avoid", scores=[np.log(0.6), np.log(0.4)])
     windowed = reading_windows(hits, index.article_passages, neighbours=1)
     alone = reading_windows(hits, index.article_passages, neighbours=0)
@@ -86,7 +86,7 @@ def test_sentence_overlap_counts_question_words_the_sentence_repeats():
 
 
 def test_an_answer_named_more_fully_elsewhere_is_the_same_answer():
-    from qa.answering import _same_words
+    from qa.answering.answers import _same_words
 
     assert _same_words("trump", "us president donald trump")
     assert _same_words("22 missiles", "22")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.config import load_settings
+from qa.settings import load_settings
 from qa.display import escape, highlight
 
 APP = Path(__file__).resolve().parent.parent / "app.py"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from qa.attribution import answer_kind, attribution
-from qa.chunking import sentence_at
+from qa.answering.attribution import answer_kind, attribution
+from qa.ingest.chunking import sentence_at
 
 
 @pytest.mark.parametrize(

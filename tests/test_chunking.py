@@ -1,7 +1,8 @@
 import re
 
-from qa.chunking import body_lines, chunk_article, sentences, token_counter
-from qa.corpus import article_from_text, load_corpus
+from qa.ingest.chunking import body_lines, chunk_article, sentences, token_counter
+from qa.ingest.corpus import load_corpus
+from qa.ingest.formats import article_from_text
 from conftest import SEEDS
 
 

@@ -1,5 +1,5 @@
 """Users' own articles: HTML and JSONL loading, the incremental index, adding and removing articles
-(qa.collection) and the `add` / `remove` commands. Real embedder and FAISS; every corpus and index
+(qa.store.collection) and the `add` / `remove` commands. Real embedder and FAISS; every corpus and index
 lives in tmp_path (a copy of seeds/), so the repo's seeds/ and index/ are never touched."""
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import qa.corpus
+import qa.ingest.formats
 from qa.cli import main
-from qa.collection import add_articles, remove_articles, safe_file_name
-from qa.config import load_settings
-from qa.corpus import ArticleError, articles_from_bytes, content_key, load_corpus
-from qa.index import build_index, load_index, open_index
+from qa.store.collection import add_articles, remove_articles, safe_file_name
+from qa.settings import load_settings
+from qa.ingest.corpus import load_corpus
+from qa.ingest.formats import ArticleError, articles_from_bytes, content_key
+from qa.store.indexing import build_store, open_store
+from qa.store.local import LocalStore
 from conftest import SEEDS
 
 SEED_ID = "004_b4b330c42fa68dce"
@@ -111,7 +113,7 @@ def test_html_article_is_the_extracted_text_with_metadata(tmp_path, embedder):
     for markup in ("<", "tracking", "Copyright", "Sport"):
         assert markup not in cairo.text
     assert by_id["other"].title == "Rain in Oslo"  # no metadata title: the first line
-    index = build_index(articles, embedder, load_settings())
+    index = build_store(articles, embedder, load_settings())
     assert_offsets_point_into_the_article(index)
     assert any("112 years" in p.text for p in index.passages)
 
@@ -131,7 +133,7 @@ def test_jsonl_articles_load_with_fields_ids_and_offsets(tmp_path, embedder):
     assert (lagos.title, lagos.text, lagos.date, lagos.url, lagos.source) == (
         LAGOS["title"], LAGOS["text"], "2024-07-02", "https://example.com/lagos", "news.jsonl")
     assert wheat.source == "Reuters" and wheat.date == ""
-    index = build_index(articles, embedder, load_settings())
+    index = build_store(articles, embedder, load_settings())
     assert_offsets_point_into_the_article(index)
     # The title is not part of a JSONL article's text, so the first line of the text is kept.
     assert index.passages[0].text.startswith("Heavy rain flooded Lagos")
@@ -160,7 +162,7 @@ def test_bad_jsonl_line_names_file_line_and_field(tmp_path, line, expected):
 
 
 def test_old_rules_hold_for_the_new_formats(tmp_path, monkeypatch):
-    monkeypatch.setattr(qa.corpus, "MAX_ARTICLE_BYTES", 1000)
+    monkeypatch.setattr(qa.ingest.formats, "MAX_ARTICLE_BYTES", 1000)
     (tmp_path / "big.jsonl").write_bytes(jsonl({"title": "T", "text": "x" * 2000}))
     (tmp_path / "bin.html").write_bytes(b"<html>\x00\x01\x02</html>")
     (tmp_path / "latin.jsonl").write_bytes('{"title": "Caf\xe9", "text": "na\xefve"}\n'.encode("latin-1"))
@@ -185,7 +187,7 @@ def test_same_id_twice_in_a_folder_is_skipped_not_merged(tmp_path):
 
 
 def manifest(index) -> dict:
-    return {k: v for k, v in index.manifest.items() if k != "checksums"}  # only a saved index has them
+    return index.manifest.to_dict()
 
 
 def same_index(a, b) -> None:
@@ -197,57 +199,57 @@ def same_index(a, b) -> None:
 
 
 def test_new_article_is_embedded_alone_and_matches_a_full_rebuild(settings, corpus, counting, embedder, caplog):
-    first, _ = open_index(settings, counting)
+    first, _ = open_store(settings, counting)
     assert len(counting.texts) == len(first.passages)
     counting.texts.clear()
 
     (corpus / "cairo.html").write_text(PAGE)
-    with caplog.at_level("INFO", logger="qa.index"):
-        updated, _ = open_index(settings, counting)
+    with caplog.at_level("INFO", logger="qa.store.indexing"):
+        updated, _ = open_store(settings, counting)
     new = [p for p in updated.passages if p.article_id == "cairo"]
     assert new and len(counting.texts) == len(new)  # only the new article's passages were embedded
     assert all("Snow falls in Cairo" in t for t in counting.texts)
     assert "1 added, 0 changed, 0 removed, 2 kept" in caplog.text
-    assert updated.manifest["last_update"] == {"added": 1, "changed": 0, "removed": 0, "kept": 2}
+    assert updated.manifest.last_update == {"added": 1, "changed": 0, "removed": 0, "kept": 2}
 
-    full = build_index(load_corpus(corpus)[0], embedder, settings)
+    full = build_store(load_corpus(corpus)[0], embedder, settings)
     same_index(updated, full)
     for question in ("How many missiles did Iraq say were fired?", "When did it last snow in Cairo?"):
         q = embedder.encode([question])[0]
-        got, want = updated.search(q, 5), full.search(q, 5)
+        got, want = updated.dense_top_k(q[None], 5)[0], full.dense_top_k(q[None], 5)[0]
         assert [i for i, _ in got] == [i for i, _ in want]
         np.testing.assert_allclose([s for _, s in got], [s for _, s in want], atol=1e-5)
     # What was saved is what was returned, and it is used as it is next time.
-    same_index(load_index(settings.index_dir), updated)
+    same_index(LocalStore.load(settings.index_dir), updated)
     counting.texts.clear()
-    assert manifest(open_index(settings, counting)[0]) == manifest(updated) and counting.texts == []
+    assert manifest(open_store(settings, counting)[0]) == manifest(updated) and counting.texts == []
 
 
 def test_changed_and_removed_articles_embed_only_what_changed(settings, corpus, counting, embedder, caplog):
-    open_index(settings, counting)
+    open_store(settings, counting)
     counting.texts.clear()
     (corpus / "000_69438e7c3c1c14ec.txt").unlink()
     seed = corpus / f"{SEED_ID}.txt"
     seed.write_text(seed.read_text() + "\nA late paragraph about the weather in Baghdad.\n")
-    with caplog.at_level("INFO", logger="qa.index"):
-        updated, _ = open_index(settings, counting)
+    with caplog.at_level("INFO", logger="qa.store.indexing"):
+        updated, _ = open_store(settings, counting)
     assert "0 added, 1 changed, 1 removed, 0 kept" in caplog.text
     assert len(counting.texts) == len(updated.passages)
-    same_index(updated, build_index(load_corpus(corpus)[0], embedder, settings))
+    same_index(updated, build_store(load_corpus(corpus)[0], embedder, settings))
 
     counting.texts.clear()
     (corpus / "late.txt").write_text(CAIRO_TXT)
     (corpus / f"{SEED_ID}.txt").unlink()
-    updated, _ = open_index(settings, counting)
+    updated, _ = open_store(settings, counting)
     assert list(updated.articles) == ["late"] and len(counting.texts) == len(updated.passages) == 1
 
 
 def test_metadata_change_keeps_the_vectors(settings, corpus, counting):
     (corpus / "news.jsonl").write_bytes(jsonl(LAGOS))
-    open_index(settings, counting)
+    open_store(settings, counting)
     counting.texts.clear()
     (corpus / "news.jsonl").write_bytes(jsonl(dict(LAGOS, date="2024-07-03")))
-    updated, _ = open_index(settings, counting)
+    updated, _ = open_store(settings, counting)
     assert counting.texts == []
     assert [a.date for a in updated.articles.values() if a.id.startswith("news#")] == ["2024-07-03"]
 
@@ -256,7 +258,7 @@ def test_metadata_change_keeps_the_vectors(settings, corpus, counting):
 
 
 def test_add_writes_the_files_and_updates_the_index(settings, corpus, counting):
-    open_index(settings, counting)
+    open_store(settings, counting)
     counting.texts.clear()
     report = add_articles(settings, [("cairo.html", PAGE.encode()), ("news.jsonl", jsonl(LAGOS, WHEAT))], embedder=counting)
     assert report.ok and report.changed and not report.duplicates
@@ -270,7 +272,7 @@ def test_add_writes_the_files_and_updates_the_index(settings, corpus, counting):
 
 
 def test_duplicate_is_recognised_whatever_its_name_or_spacing(settings, corpus, embedder):
-    open_index(settings, embedder)
+    open_store(settings, embedder)
     seed = (corpus / f"{SEED_ID}.txt").read_text()
     respaced = "\n\n".join("   ".join(line.split()) for line in seed.splitlines())
     before = snapshot(corpus, settings.index_dir)
@@ -309,8 +311,8 @@ def test_same_article_means_same_title_and_text_in_any_format():
     ],
 )
 def test_bad_upload_is_refused_and_changes_nothing(settings, corpus, embedder, monkeypatch, name, data, reason):
-    monkeypatch.setattr(qa.corpus, "MAX_ARTICLE_BYTES", 1000)
-    open_index(settings, embedder)
+    monkeypatch.setattr(qa.ingest.formats, "MAX_ARTICLE_BYTES", 1000)
+    open_store(settings, embedder)
     before = snapshot(corpus, settings.index_dir)
     # A good file in the same batch is not written either: a batch goes in whole or not at all.
     report = add_articles(settings, [("good.txt", CAIRO_TXT.encode()), (name, data)], embedder=embedder)
@@ -322,7 +324,7 @@ def test_bad_upload_is_refused_and_changes_nothing(settings, corpus, embedder, m
 
 
 def test_a_50_mb_upload_is_refused_at_the_real_limit(settings, corpus, embedder):
-    open_index(settings, embedder)
+    open_store(settings, embedder)
     before = snapshot(corpus, settings.index_dir)
     huge = b"A very long feed\n" + b"Words of a mistaken dump. " * 2_000_000  # about 52 MB of valid text
     report = add_articles(settings, [("dump.txt", huge)], embedder=embedder)
@@ -332,7 +334,7 @@ def test_a_50_mb_upload_is_refused_at_the_real_limit(settings, corpus, embedder)
 
 
 def test_upload_names_cannot_leave_the_corpus_folder(settings, corpus, tmp_path, embedder):
-    open_index(settings, embedder)
+    open_store(settings, embedder)
     outside_before = sorted(p.name for p in tmp_path.iterdir())
     names = ["../evil.txt", "..\\..\\evil2.txt", "/etc/passwd.txt", ".hidden.txt", "sub/dir/deep.md",
              "we ird?*name.txt", "....txt", f"{SEED_ID}.txt"]
@@ -366,7 +368,7 @@ def test_safe_file_name():
 
 def test_remove_deletes_files_and_jsonl_lines(settings, corpus, counting):
     (corpus / "news.jsonl").write_bytes(jsonl(LAGOS) + b'{"broken": \n' + jsonl(WHEAT))
-    first, _ = open_index(settings, counting)
+    first, _ = open_store(settings, counting)
     lagos = next(a.id for a in first.articles.values() if a.title == "Floods in Lagos")
     counting.texts.clear()
     report = remove_articles(settings, [lagos, SEED_ID], embedder=counting)
@@ -377,7 +379,7 @@ def test_remove_deletes_files_and_jsonl_lines(settings, corpus, counting):
     assert (corpus / "news.jsonl").read_bytes() == b'{"broken": \n' + jsonl(WHEAT)  # other lines as they were
     assert set(report.index.articles) == set(first.articles) - {lagos, SEED_ID}
     assert not [p for p in report.index.passages if p.article_id in (lagos, SEED_ID)]
-    assert manifest(load_index(settings.index_dir)) == manifest(report.index)
+    assert manifest(LocalStore.load(settings.index_dir)) == manifest(report.index)
 
     wheat = next(a.id for a in report.index.articles.values() if a.title == "Wheat prices")
     report = remove_articles(settings, [wheat], embedder=counting)
@@ -386,7 +388,7 @@ def test_remove_deletes_files_and_jsonl_lines(settings, corpus, counting):
 
 
 def test_removing_an_unknown_article_changes_nothing(settings, corpus, embedder):
-    open_index(settings, embedder)
+    open_store(settings, embedder)
     before = snapshot(corpus, settings.index_dir)
     report = remove_articles(settings, [SEED_ID, "no-such-article"], embedder=embedder)
     assert not report.ok and not report.removed and report.refused[0].name == "no-such-article"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.conversation import Turn, contextualize
+from qa.answering.conversation import Turn, contextualize
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-from qa.corpus import MAX_ARTICLE_BYTES, fingerprint, load_corpus
+from qa.ingest.corpus import fingerprint, load_corpus
+from qa.ingest.formats import MAX_ARTICLE_BYTES
 from conftest import SEEDS
 
 

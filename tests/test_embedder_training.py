@@ -11,12 +11,11 @@ import numpy as np
 import pytest
 from safetensors import safe_open
 
-from qa.config import default_embedder, load_settings
-from qa.embedder_training import Triplet, distinct_batches, train_embedder, triplets
-from qa.embedding import Embedder
-from qa.evaluation import holds_answer
-from qa.squad import load_squad, tuning_sample
-from qa.training import Recipe
+from qa.settings import default_embedder, load_settings
+from qa.training.embedder import Triplet, distinct_batches, train_embedder, triplets
+from qa.embedding.embedder import Embedder
+from qa.datasets.squad import holds_answer, load_squad, tuning_sample
+from qa.training.loop import Recipe
 from tests.test_training import CONTEXTS, _write_squad
 
 

@@ -8,10 +8,11 @@ import json
 import pytest
 
 from qa.cli import main
-from qa.config import REPO_ROOT, load_settings
-from qa.evaluation import Outcome, evaluate_squad_open, holds_answer, load_qa_jsonl, recall_table
-from qa.reports import f1_by_gold_rank, gap_by_gold_rank, read_questions_csv, write_run
-from qa.squad import DataFormatError
+from qa.settings import REPO_ROOT, load_settings
+from qa.datasets.squad import holds_answer
+from qa.evaluation.runs import Outcome, evaluate_squad_open, load_qa_jsonl, recall_table
+from qa.evaluation.reports import f1_by_gold_rank, gap_by_gold_rank, read_questions_csv, write_run
+from qa.datasets.squad import DataFormatError
 
 SEEDS = REPO_ROOT / "seeds"
 CONVERSATIONS = REPO_ROOT / "tests" / "data" / "seed_conversations.jsonl"

@@ -3,8 +3,10 @@ import shutil
 
 import pytest
 
-from qa.config import load_settings
-from qa.index import IndexUnusable, load_index, open_index
+from qa.settings import load_settings
+from qa.store.base import StoreUnusable
+from qa.store.indexing import open_store
+from qa.store.local import LocalStore
 from conftest import SEEDS
 
 
@@ -21,51 +23,51 @@ def _settings(corpus, tmp_path):
 
 def test_built_index_is_reused_until_the_corpus_changes(corpus, tmp_path, embedder, caplog):
     settings = _settings(corpus, tmp_path)
-    first, _ = open_index(settings, embedder)
+    first, _ = open_store(settings, embedder)
     built_at = (settings.index_dir / "manifest.json").read_text()
-    again, _ = open_index(settings, embedder)
+    again, _ = open_store(settings, embedder)
     assert (settings.index_dir / "manifest.json").read_text() == built_at
     assert len(again.passages) == len(first.passages) == again.vectors.ntotal
     manifest = again.manifest
-    assert manifest["dimension"] == 384 and manifest["format_version"] == 1 and manifest["embedder"]
+    assert manifest.dimension == 384 and manifest.format_version == 1 and manifest.embedder
 
     (corpus / "new.txt").write_text("Snow in Cairo\nIt snowed in Cairo on Monday for the first time in decades.\n")
     with caplog.at_level("WARNING"):
-        updated, _ = open_index(settings, embedder)
+        updated, _ = open_store(settings, embedder)
     assert "stale" in caplog.text
     assert "new" in updated.articles and len(updated.passages) == len(first.passages) + 1
 
 
 def test_corrupt_index_is_rebuilt_not_a_crash(corpus, tmp_path, embedder, caplog):
     settings = _settings(corpus, tmp_path)
-    good, _ = open_index(settings, embedder)
+    good, _ = open_store(settings, embedder)
     (settings.index_dir / "vectors.faiss").write_bytes(b"garbage")
-    with pytest.raises(IndexUnusable, match="corrupt"):
-        load_index(settings.index_dir)
+    with pytest.raises(StoreUnusable, match="corrupt"):
+        LocalStore.load(settings.index_dir)
     with caplog.at_level("WARNING"):
-        rebuilt, _ = open_index(settings, embedder)
+        rebuilt, _ = open_store(settings, embedder)
     assert "corrupt" in caplog.text
     assert rebuilt.vectors.ntotal == good.vectors.ntotal
     (settings.index_dir / "manifest.json").write_text("{not json")
-    assert open_index(settings, embedder)[0].vectors.ntotal == good.vectors.ntotal
+    assert open_store(settings, embedder)[0].vectors.ntotal == good.vectors.ntotal
 
 
 def test_index_from_another_model_is_rebuilt(corpus, tmp_path, embedder, caplog):
     settings = _settings(corpus, tmp_path)
-    open_index(settings, embedder)
+    open_store(settings, embedder)
     path = settings.index_dir / "manifest.json"
     manifest = json.loads(path.read_text())
     manifest["embedder"] = "some/other-model"
     path.write_text(json.dumps(manifest))
     with caplog.at_level("WARNING"):
-        index, _ = open_index(settings, embedder)
+        index, _ = open_store(settings, embedder)
     assert "embedder changed" in caplog.text
     assert json.loads(path.read_text())["embedder"] == embedder.identity
 
 
 def test_search_finds_the_passage_that_holds_the_answer(corpus, tmp_path, embedder):
-    index, _ = open_index(_settings(corpus, tmp_path), embedder)
-    hits = index.search(embedder.encode(["How many missiles did Iraq say were fired?"])[0], 3)
-    assert any("Iraq said 22 missiles were fired." in index.passages[i].text for i, _ in hits)
+    index, _ = open_store(_settings(corpus, tmp_path), embedder)
+    hits = index.dense_top_k(embedder.encode(["How many missiles did Iraq say were fired?"]), 3)[0]
+    assert any("Iraq said 22 missiles were fired." in p.text for p, _ in hits)
     scores = [s for _, s in hits]
     assert scores == sorted(scores, reverse=True)

@@ -1,4 +1,4 @@
-"""Shared-normalisation training (qa.passage_training) and reading with it (qa.reader).
+"""Shared-normalisation training (qa.training.passages) and reading with it (qa.reading.reader).
 
 The training-loop test uses a tiny randomly initialised BERT: it tests plumbing (labels, loss, loop,
 saving, reloading as a shared-normalisation reader), not quality."""
@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from qa.config import load_settings
-from qa.passage_training import Group, group_features, retrieved_groups, shared_loss, train_reader_on_passages
-from qa.reader import ExtractiveReader, best_spans, shared_factors
-from qa.squad import load_squad
-from qa.training import Recipe
+from qa.settings import load_settings
+from qa.training.passages import Group, group_features, retrieved_groups, shared_loss, train_reader_on_passages
+from qa.reading.reader import ExtractiveReader, best_spans, shared_factors
+from qa.datasets.squad import load_squad
+from qa.training.loop import Recipe
 from tests.test_training import CONTEXTS, _tiny_base, _write_squad
 
 

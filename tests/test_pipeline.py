@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from qa.answering import EmptyQuestion
-from qa.config import REPO_ROOT
-from qa.squad import normalize_answer
+from qa.answering.pipeline import EmptyQuestion
+from qa.settings import REPO_ROOT
+from qa.text import normalize_answer
 
 A000, A004 = "000_69438e7c3c1c14ec", "004_b4b330c42fa68dce"
 KNOWN = [
@@ -28,14 +28,14 @@ def test_known_answers_with_exact_citations(seed_pipeline, question, expected, a
     best = response.answers[0]
     assert expected in best.text
     assert best.citation.article_id in article_ids
-    article = seed_pipeline.index.articles[best.citation.article_id]
+    article = seed_pipeline.store.articles[best.citation.article_id]
     assert article.text[best.citation.start : best.citation.end] == best.text
     assert best.citation.title == article.title
     assert " ".join(best.text.split()) in best.citation.passage
 
 
 def test_abstention_judges_an_answer_in_its_own_passage_not_in_the_window(seed_pipeline):
-    from qa.evaluation import conversation_turns
+    from qa.evaluation.runs import conversation_turns
 
     history = conversation_turns(seed_pipeline, ["Where did Erdogan and Putin meet?"])
     response = seed_pipeline.ask("What did they call on the United States and Iran to do?", history=history)
@@ -52,9 +52,9 @@ def test_every_citation_points_at_the_answer_in_article_and_passage(seed_pipelin
             places = [(c.article_id, c.start, c.end) for c in (answer.citation, *answer.also_in)]
             assert len(places) == len(set(places))  # overlapping passages do not cite one span twice
             first = answer.citation
-            assert seed_pipeline.index.articles[first.article_id].text[first.start : first.end] == answer.text
+            assert seed_pipeline.store.articles[first.article_id].text[first.start : first.end] == answer.text
             for c in (first, *answer.also_in):
-                text = seed_pipeline.index.articles[c.article_id].text[c.start : c.end]
+                text = seed_pipeline.store.articles[c.article_id].text[c.start : c.end]
                 # Merged answers say the same thing, up to SQuAD normalisation ("a dozen" / "dozen"),
                 # or one names it more fully ("Trump" / "U.S. President Donald Trump").
                 cited, given = set(normalize_answer(text).split()), set(normalize_answer(answer.text).split())
@@ -102,7 +102,6 @@ def test_read_is_the_reading_answer_scores(seed_pipeline):
     every retrieved passage with its neighbours, the second view each retrieved passage alone at
     read_alone_weight, the reader keeps SPANS_PER_ANSWER spans per answer asked for in each, and every
     answer shown is one of those spans."""
-    from qa.answering import SPANS_PER_ANSWER
 
     question = "How many missiles did Iraq say were fired?"
     hits = seed_pipeline.retrieve(question)
@@ -112,7 +111,7 @@ def test_read_is_the_reading_answer_scores(seed_pipeline):
     assert [w.parts for w in alone.windows] == [(h.passage,) for h in hits]
     assert (windowed.weight, alone.weight) == (1.0, seed_pipeline.settings.read_alone_weight) and alone.weight > 0
     for view in (windowed, alone):
-        assert 0 < len(view.reading.spans) <= SPANS_PER_ANSWER * 2
+        assert 0 < len(view.reading.spans) <= seed_pipeline.settings.spans_per_answer * 2
     response = seed_pipeline.answer(question, hits, max_answers=2)
     assert {a.text for a in response.answers} <= {s.text for v in (windowed, alone) for s in v.reading.spans}
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, _min_max, fuse, make_retriever
+from qa.retrieval.retrievers import BM25Retriever, DenseRetriever, HybridRetriever, _min_max, fuse, make_retriever
 
 QUESTIONS = ["How many missiles did Iraq say were fired?", "What did Trump say after the attack?"]
 
@@ -15,20 +15,23 @@ def test_min_max_scales_one_list_to_the_unit_interval():
 
 @pytest.fixture(scope="module")
 def retrievers(seed_pipeline):
-    index, embedder, settings = seed_pipeline.index, seed_pipeline.embedder, seed_pipeline.settings
-    return DenseRetriever(index, embedder), BM25Retriever(index, settings.bm25_k1, settings.bm25_b)
+    index, embedder, settings = seed_pipeline.store, seed_pipeline.embedder, seed_pipeline.settings
+    return DenseRetriever(index, embedder), BM25Retriever(index)
 
 
 def test_bm25_parameters_come_from_the_settings(seed_pipeline):
+    from qa.store.indexing import open_store
+
     settings = seed_pipeline.settings.replace(bm25_k1=1.7, bm25_b=0.2)
+    store, _ = open_store(settings, seed_pipeline.embedder)  # the seed index as stored: BM25 is built when opened
     for kind in ("bm25", "hybrid"):
-        retriever = make_retriever(seed_pipeline.index, seed_pipeline.embedder, settings, kind)
-        model = (retriever if kind == "bm25" else retriever.bm25).model
+        retriever = make_retriever(store, seed_pipeline.embedder, settings, kind)
+        model = (retriever if kind == "bm25" else retriever.bm25).store._bm25
         assert (model.k1, model.b) == (1.7, 0.2)
     # Length normalisation changes BM25's scores: the parameters are used, not only stored.
     question = QUESTIONS[0]
-    flat = BM25Retriever(seed_pipeline.index, 1.2, 0.0).run(question, 5)
-    full = BM25Retriever(seed_pipeline.index, 1.2, 1.0).run(question, 5)
+    flat = BM25Retriever(seed_pipeline.store.with_bm25(1.2, 0.0)).run(question, 5)
+    full = BM25Retriever(seed_pipeline.store.with_bm25(1.2, 1.0)).run(question, 5)
     assert [h.score for h in flat] != pytest.approx([h.score for h in full])
 
 
@@ -39,9 +42,9 @@ def _order(retriever, question):
 @pytest.mark.parametrize("question", QUESTIONS)
 def test_hybrid_weight_moves_the_ranking_from_bm25_to_dense(retrievers, question):
     dense, bm25 = retrievers
-    assert _order(HybridRetriever(dense, bm25, dense_weight=1.0), question) == _order(dense, question)
-    assert _order(HybridRetriever(dense, bm25, dense_weight=0.0), question) == _order(bm25, question)
-    hits = HybridRetriever(dense, bm25, dense_weight=0.5).run(question, 5)
+    assert _order(HybridRetriever(dense, bm25, dense_weight=1.0, depth=100), question) == _order(dense, question)
+    assert _order(HybridRetriever(dense, bm25, dense_weight=0.0, depth=100), question) == _order(bm25, question)
+    hits = HybridRetriever(dense, bm25, dense_weight=0.5, depth=100).run(question, 5)
     assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
     assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
     assert 0.0 <= hits[-1].score <= hits[0].score <= 1.0
@@ -60,5 +63,5 @@ def test_fusion_adds_the_scaled_scores_and_a_passage_first_in_both_lists_wins():
 @pytest.mark.parametrize("kind", ["dense", "bm25", "hybrid"])
 def test_no_questions_retrieve_nothing(seed_pipeline, kind):
     # A training file whose questions all lack answer text hands retrieval an empty list (TyDi dev here).
-    retriever = make_retriever(seed_pipeline.index, seed_pipeline.embedder, seed_pipeline.settings, kind)
+    retriever = make_retriever(seed_pipeline.store, seed_pipeline.embedder, seed_pipeline.settings, kind)
     assert retriever.run_many([], 5) == []

@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from qa.squad import DataFormatError, f1_score, load_squad, normalize_answer, score_prediction
+from qa.datasets.squad import DataFormatError, load_squad
+from qa.evaluation.scoring import f1_score, score_prediction
+from qa.text import normalize_answer
 
 
 def test_normalize_answer_matches_official_rules():

@@ -7,10 +7,11 @@ import random
 import torch
 from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering
 
-from qa.config import load_settings
-from qa.reader import ExtractiveReader
-from qa.training import Recipe, TrainPair, make_features, train_reader, training_pairs
-from qa.squad import load_squad
+from qa.settings import load_settings
+from qa.reading.reader import ExtractiveReader
+from qa.training.loop import Recipe
+from qa.training.reader import TrainPair, make_features, train_reader, training_pairs
+from qa.datasets.squad import load_squad
 
 CONTEXTS = [
     ("How many missiles did Iraq say were fired?", "Iraq said 22 missiles were fired at two bases.", "22"),
@@ -82,16 +83,16 @@ def test_loss_falls_and_the_checkpoint_reloads_as_a_reader(tmp_path):
 
 def test_cli_options_become_the_recipe_of_every_training_command(monkeypatch, tmp_path):
     # Training itself is replaced by a recorder: this checks only the command line -> Recipe plumbing.
-    import qa.embedder_training
-    import qa.passage_training
-    import qa.training
+    import qa.training.embedder
+    import qa.training.passages
+    import qa.training.reader
     from qa.cli import main
-    from qa.config import default_embedder
+    from qa.settings import default_embedder
 
     seen = {}
-    monkeypatch.setattr(qa.training, "train_reader", lambda recipe, out, **kw: seen.update(stage1=recipe))
-    monkeypatch.setattr(qa.passage_training, "train_reader_on_passages", lambda recipe, out, *a, **kw: seen.update(stage2=recipe))
-    monkeypatch.setattr(qa.embedder_training, "train_embedder", lambda recipe, out, *a, **kw: seen.update(embedder=recipe))
+    monkeypatch.setattr(qa.training.reader, "train_reader", lambda recipe, out, **kw: seen.update(stage1=recipe))
+    monkeypatch.setattr(qa.training.passages, "train_reader_on_passages", lambda recipe, out, *a, **kw: seen.update(stage2=recipe))
+    monkeypatch.setattr(qa.training.embedder, "train_embedder", lambda recipe, out, *a, **kw: seen.update(embedder=recipe))
     common = ["--data", "a.json", "b.json", "--mix", "b=0.4", "--lr", "3e-5", "--batch-size", "4", "--seed", "7", "--out", str(tmp_path)]
     assert main(["train-reader", "--base", "base-model", "--negative-ratio", "0.3", *common]) == 0
     assert main(["train-reader-passages", "--init", "stage1-model", *common]) == 0

@@ -2,16 +2,16 @@
 
 import pytest
 
-from qa.chunking import merge_passages, passage_words
+from qa.ingest.chunking import merge_passages, passage_words
 from qa.schema import RetrievedPassage
-from qa.windows import reading_windows, window_weights
+from qa.reading.windows import reading_windows, window_weights
 
 ARTICLE = "004_b4b330c42fa68dce"  # the seed article with the most passages
 
 
 @pytest.fixture(scope="module")
 def index(seed_pipeline):
-    return seed_pipeline.index
+    return seed_pipeline.store
 
 
 def _hit(index, article_id, i, rank, score=0.5):

@@ -10,7 +10,16 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_READER = REPO_ROOT / "models" / "reader"
 SHIPPED_EMBEDDER = REPO_ROOT / "models" / "embedder"
+SEEDS = REPO_ROOT / "seeds"
 RETRIEVERS = ("dense", "bm25", "hybrid")
+
+
+def user_articles_dir() -> Path:
+    """Where the chat's and the CLI's collection lives by default: the platform's user data folder, so
+    uploads never change the git-tracked seeds/ (on Linux ~/.local/share/article-qa/articles)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("article-qa", appauthor=False)) / "articles"
 
 
 def default_embedder() -> str:
@@ -22,10 +31,14 @@ def default_embedder() -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    corpus_dir: Path = REPO_ROOT / "seeds"
+    # The collection: article files that uploads and removals change. Empty means the user data folder
+    # (user_articles_dir), created with a copy of `seeds_dir` the first time it is used.
+    corpus_dir: Path = Path("")
+    # The read-only articles a new default collection starts with.
+    seeds_dir: Path = SEEDS
     index_dir: Path = REPO_ROOT / "index"
     # Any sentence-transformers path or hub id; empty means the packaged all-MiniLM-L6-v2. The default is
-    # that model fine-tuned here on training questions (qa.embedder_training; models/embedder/README.md).
+    # that model fine-tuned here on training questions (qa.training.embedder; models/embedder/README.md).
     embedder: str = str(SHIPPED_EMBEDDER)
     # Any AutoModelForQuestionAnswering path or hub id (e.g. deepset/roberta-base-squad2).
     reader: str = str(SHIPPED_READER)
@@ -34,18 +47,18 @@ class Settings:
     passage_tokens: int = 128
     passage_overlap_tokens: int = 32
     top_k: int = 5
-    # The reader reads each retrieved passage with this many passages either side of it (qa.windows);
-    # 0 reads the passage alone. 1 beats 0 on the SQuAD train fragment (README: tuning).
+    # The reader reads each retrieved passage with this many passages either side of it (qa.reading.windows);
+    # 0 reads the passage alone. 1 beats 0 on the SQuAD train fragment (docs/tuning.md).
     read_neighbours: int = 1
     # With neighbours, each retrieved passage is also read alone and that reading's evidence counts with
     # this weight beside the windowed one (0 = off): the neighbours hold answers across a boundary but
-    # also distract, and the two views err on different questions (README: tuning).
+    # also distract, and the two views err on different questions (docs/tuning.md).
     read_alone_weight: float = 0.5
-    # dense | bm25 | hybrid (see README: retrieval measured on SQuAD-open).
+    # dense | bm25 | hybrid (docs/benchmarks.md: open mode).
     retriever: str = "hybrid"
     # Softmax temperatures turning each retriever's scores into passage weights
     # (evidence.passage_weights), each on its retriever's own scale; tuned on the SQuAD v1.1 train
-    # fragment, not the evaluation set (scripts/tune_fusion.py, README): hybrid's with reading windows,
+    # fragment, not the evaluation set (scripts/tune_fusion.py, docs/tuning.md): hybrid's with reading windows,
     # dense's and BM25's when passages were read alone.
     dense_temperature: float = 0.2
     bm25_temperature: float = 2.0
@@ -56,7 +69,7 @@ class Settings:
     # Okapi BM25's term-frequency saturation and length normalisation. Short passages of near-equal length
     # want less of both than the textbook 1.5 / 0.75: 0.9 / 0.4 (also Anserini's choice for short passages)
     # ranked the answering passage first more often on both SQuAD-format training files
-    # (scripts/tune_fusion.py --retrieval-only, README).
+    # (scripts/tune_fusion.py --retrieval-only, docs/tuning.md).
     bm25_k1: float = 0.9
     bm25_b: float = 0.4
     # How much a span's sentence repeating the question's words counts (qa.evidence.support); 0 = off.
@@ -65,14 +78,31 @@ class Settings:
     reader_stride: int = 128
     max_answer_tokens: int = 30
     max_question_tokens: int = 64
-    # Abstain when the best span is less likely than this (see README: calibration).
+    # A pasted essay is cut to this many characters before anything reads it.
+    max_question_chars: int = 2000
+    # Abstain when the best span is less likely than this (scripts/calibrate_abstention.py, docs/benchmarks.md).
     min_answer_score: float = 0.095
-    batch_size: int = 32
+    # Windows per reader forward pass, and how much longer than a batch's shortest window its longest
+    # may be (qa.reading.reader.length_batches): padding costs a CPU what real tokens do.
+    reader_batch_size: int = 32
+    padding_slack: float = 0.25
+    embedder_batch_size: int = 32
+    # How deep each retriever's list goes before hybrid fusion.
+    fusion_depth: int = 100
+    # Answers shown per question, and spans read per answer shown (so an answer's support in
+    # lower-ranked passages is counted).
+    max_answers: int = 3
+    spans_per_answer: int = 5
+    # A rival answer carrying at least this share of the best answer's evidence is shown as a
+    # disagreement between sources (qa.answering.attribution), not as a mere alternative.
+    rival_share: float = 0.1
 
     def __post_init__(self) -> None:
         # Callers pass strings as often as Paths; everything downstream expects Paths.
-        for name in ("corpus_dir", "index_dir"):
+        for name in ("corpus_dir", "seeds_dir", "index_dir"):
             object.__setattr__(self, name, Path(getattr(self, name)))
+        if str(self.corpus_dir) in ("", "."):
+            object.__setattr__(self, "corpus_dir", user_articles_dir())
         if self.retriever not in RETRIEVERS:
             raise ValueError(f"unknown retriever {self.retriever!r}: use one of {', '.join(RETRIEVERS)}")
 

@@ -14,23 +14,20 @@ calibrated on stays meaningful.
 from __future__ import annotations
 
 import logging
-import random
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from qa.squad import held_out
-from qa.training import (
-    LossLog,
-    Recipe,
-    _clip,
-    load_training_examples,
-    optimizer_and_schedule,
-    optimizer_step,
-    save_reader,
-    training_device,
-)
+from qa.datasets.squad import held_out
+from qa.reading.reader import clip_question
+from qa.reading.windows import reading_windows
+from qa.retrieval.open_domain import open_domain
+from qa.settings import load_settings
+from qa.training.data import load_training_examples
+from qa.training.labels import answer_tokens
+from qa.training.loop import Recipe, run_steps, start, training_device
+from qa.training.reader import qa_model, save_reader
 
 log = logging.getLogger(__name__)
 
@@ -47,20 +44,14 @@ class Group:
 def retrieved_groups(examples, settings, top_k: int, neighbours: int, show_progress: bool = False) -> list[tuple[Group, object]]:
     """(group, its example) per answerable question: the reading windows of its own file's open-mode corpus (as `eval squad
     --mode open` builds it). Questions whose windows hold no gold answer are dropped: nothing to point at."""
-    from qa.embedding import Embedder
-    from qa.evaluation import squad_articles
-    from qa.index import build_index
-    from qa.retrieval import make_retriever
-    from qa.windows import reading_windows
+    from qa.embedding.embedder import Embedder
 
-    embedder = Embedder(settings.embedder_name())
-    index = build_index(squad_articles(examples), embedder, settings, show_progress=show_progress)
-    retriever = make_retriever(index, embedder, settings)
+    store, retriever = open_domain(examples, settings, Embedder.from_settings(settings), show_progress)
     answerable = [ex for ex in examples if ex.answers]
     hit_lists = retriever.run_many([ex.question for ex in answerable], top_k)
     groups = []
     for ex, hits in zip(answerable, hit_lists):
-        texts = [w.passage.text for w in reading_windows(hits, index.article_passages, neighbours)]
+        texts = [w.passage.text for w in reading_windows(hits, store.article_passages, neighbours)]
         golds = sorted({a.text for a in ex.answers if a.text.strip()})
         if any(g in t for g in golds for t in texts):
             groups.append((Group(ex.question, texts, golds), ex))
@@ -72,7 +63,7 @@ def group_features(tokenizer, group: Group, recipe: Recipe) -> dict[str, torch.T
     `start_positions`/`end_positions`: each window's first gold span, or [CLS] (per-window loss);
     `gold_starts`/`gold_ends`: every token that starts / ends a gold answer in any window (shared loss);
     `context`: which tokens are passage text."""
-    question = _clip(tokenizer, group.question, recipe.max_question_tokens)
+    question = clip_question(tokenizer, group.question, recipe.max_question_tokens)
     enc = tokenizer(
         [question] * len(group.windows),
         group.windows,
@@ -94,11 +85,10 @@ def group_features(tokenizer, group: Group, recipe: Recipe) -> dict[str, torch.T
         offsets = enc["offset_mapping"][w].tolist()
         tokens = [i for i, s in enumerate(enc.sequence_ids(w)) if s == 1]
         context[w, tokens] = True
-        lo, hi = offsets[tokens[0]][0], offsets[tokens[-1]][1]
         for a, z in _occurrences(text, group.answers):
-            if lo <= a and z <= hi:
-                s = next(i for i in tokens if offsets[i][1] > a)
-                e = next(i for i in reversed(tokens) if offsets[i][0] < z)
+            found = answer_tokens(offsets, tokens, a, z)
+            if found:
+                s, e = found
                 gold_starts[w, s] = gold_ends[w, e] = True
                 if starts[w] == 0:
                     starts[w], ends[w] = s, e
@@ -129,17 +119,8 @@ def train_reader_on_passages(
     """Continue training `init` with shared normalisation on retrieved windows; write it to `out_dir`.
     One optimizer step per `recipe.batch_size` questions. The `hold_out` questions of each file that
     scripts/tune_fusion.py tunes on are left out of training (they stay in the retrieval corpus)."""
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
-
-    from qa.config import load_settings
-
-    rng = random.Random(recipe.seed)
-    torch.manual_seed(recipe.seed)
-    if recipe.threads:
-        torch.set_num_threads(recipe.threads)
-    tokenizer = AutoTokenizer.from_pretrained(init)
-    device = training_device()
-    model = AutoModelForQuestionAnswering.from_pretrained(init, dtype=torch.float32).to(device)
+    rng = start(recipe)
+    tokenizer, model, device = qa_model(init)
     settings = load_settings(read_neighbours=neighbours, top_k=top_k)
     groups = []
     for path in recipe.data:  # one corpus per file, as open-mode evaluation builds it
@@ -151,10 +132,8 @@ def train_reader_on_passages(
         raise ValueError(f"no question in {', '.join(recipe.data)} has a gold answer in its retrieved windows: nothing to train on")
     rng.shuffle(groups)
     total = recipe.max_steps or max(1, int(len(groups) * recipe.epochs / recipe.batch_size))
-    optimizer, scheduler = optimizer_and_schedule(model, recipe, total)
-    model.train()
-    losses, step = LossLog(total, log_every), 0
-    for step in range(1, total + 1):
+
+    def step_loss(step: int) -> float:
         batch = [groups[((step - 1) * recipe.batch_size + i) % len(groups)] for i in range(recipe.batch_size)]
         total_loss = 0.0
         for group in batch:
@@ -166,8 +145,10 @@ def train_reader_on_passages(
             loss = (shared / 2 + out.loss) / len(batch)
             loss.backward()
             total_loss += loss.item()
-        optimizer_step(model, optimizer, scheduler)
-        losses.add(step, total_loss)
+        return total_loss
+
+    losses = run_steps(model, recipe, total, step_loss, log_every)
+    step = total
     model.config.shared_normalisation = True  # the reader compares spans across windows by raw score
     info = {"stage": "shared normalisation on retrieved windows", "init": init, "top_k": top_k,
             "neighbours": neighbours, "hold_out": hold_out, "questions": len(groups), "step": step, "total_steps": total,

@@ -14,14 +14,16 @@ sentence-transformers' MultipleNegativesRankingLoss.
 from __future__ import annotations
 
 import logging
-import random
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
-from qa.squad import SquadExample, held_out
-from qa.training import LossLog, Recipe, load_training_examples, optimizer_and_schedule, optimizer_step, write_training_record
+from qa.datasets.squad import SquadExample, holds_answer, held_out, squad_article_id
+from qa.embedding.embedder import Embedder
+from qa.retrieval.open_domain import open_domain
+from qa.settings import load_settings
+from qa.store.base import embedding_text
+from qa.training.data import load_training_examples
+from qa.training.loop import Recipe, run_steps, start, write_training_record
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +42,9 @@ def triplets(examples: list[SquadExample], settings, embedder, hold_out: int = 0
     """One triplet per answerable question of one file (one open-mode corpus, as `eval squad --mode open`
     builds it), leaving out the `hold_out` questions scripts/tune_fusion.py tunes on. Questions with no
     passage free of the answer among the top `negatives_from` keep no triplet: nothing hard to contrast."""
-    from qa.evaluation import holds_answer, squad_article_id, squad_articles
-    from qa.index import build_index, embedding_text
-    from qa.retrieval import make_retriever
-
     held = held_out(examples, hold_out)
     wanted = [ex for ex in examples if ex.answers and id(ex) not in held]
-    index = build_index(squad_articles(examples), embedder, settings)
-    retriever = make_retriever(index, embedder, settings)
+    index, retriever = open_domain(examples, settings, embedder)
     hit_lists = retriever.run_many([ex.question for ex in wanted], negatives_from)
     out = []
     for ex, hits in zip(wanted, hit_lists):
@@ -56,7 +53,7 @@ def triplets(examples: list[SquadExample], settings, embedder, hold_out: int = 0
         negative = next((h.passage for h in hits if not holds_answer(h.passage.text, golds)), None)
         if positive is None or negative is None:
             continue
-        out.append(Triplet(ex.question, *(embedding_text(index.article(p), p) for p in (positive, negative))))
+        out.append(Triplet(ex.question, *(embedding_text(index.article(p.article_id), p) for p in (positive, negative))))
     return out
 
 
@@ -94,16 +91,11 @@ def train_embedder(recipe: Recipe, out_dir: Path, hold_out: int = 0, log_every: 
     to `out_dir` in fp16 with the record of how it was made."""
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
-    from qa.config import load_settings
-    from qa.embedding import Embedder
-
-    rng = random.Random(recipe.seed)
-    torch.manual_seed(recipe.seed)
-    if recipe.threads:
-        torch.set_num_threads(recipe.threads)
+    rng = start(recipe)
     # Negatives are mined with the model about to be trained (before any step), with the project's
     # retrieval settings.
-    embedder, settings = Embedder(recipe.base), load_settings(embedder=recipe.base)
+    settings = load_settings(embedder=recipe.base)
+    embedder = Embedder.from_settings(settings)
     items: list[Triplet] = []
     for path in recipe.data:  # one corpus per file, as open-mode evaluation builds it
         examples = load_training_examples(Recipe(recipe.base, [path], recipe.mix), rng)
@@ -120,16 +112,16 @@ def train_embedder(recipe: Recipe, out_dir: Path, hold_out: int = 0, log_every: 
     total = recipe.max_steps or max(1, int(len(batches) * recipe.epochs))
     model = embedder.model
     loss_fn = MultipleNegativesRankingLoss(model)
-    optimizer, scheduler = optimizer_and_schedule(model, recipe, total)
-    model.train()
-    losses, step = LossLog(total, log_every), 0
-    for step in range(1, total + 1):
+
+    def step_loss(step: int) -> float:
         batch = batches[(step - 1) % len(batches)]
         features = [model.preprocess([getattr(t, part) for t in batch]) for part in ("question", "positive", "negative")]
         loss = loss_fn(features, None)
         loss.backward()
-        optimizer_step(model, optimizer, scheduler)
-        losses.add(step, loss.item())
+        return loss.item()
+
+    losses = run_steps(model, recipe, total, step_loss, log_every)
+    step = total
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     model.half()  # what ships in git: fp16, no optimizer state

@@ -13,8 +13,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from qa.chunking import merge_passages
-from qa.evidence import passage_weights
+from qa.ingest.chunking import merge_passages
+from qa.reading.evidence import passage_weights
 from qa.schema import Passage, RetrievedPassage
 
 

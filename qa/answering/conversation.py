@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from qa.schema import Response
+
 QUESTION_WORDS = {"what", "who", "whom", "whose", "when", "where", "which", "why", "how"}
 PERSON_PRONOUNS = {"he": "", "him": "", "she": "", "his": "'s", "hers": "'s"}
 # Words that point back without naming anything; "that" is left out, it is mostly a conjunction.
@@ -28,6 +30,12 @@ class Turn:
 
     question: str
     answer: str = ""
+
+    @classmethod
+    def of(cls, response: Response) -> "Turn":
+        """The turn a response makes: the question as it was read, and the best answer unless it abstained."""
+        best = "" if response.abstained or not response.answers else response.answers[0].text
+        return cls(response.interpreted or response.question, best)
 
 
 @dataclass(frozen=True)

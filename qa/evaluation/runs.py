@@ -1,6 +1,6 @@
 """Offline evaluation: SQuAD-format files (reader or open mode) and the user's own JSONL questions.
 
-Scores follow the official SQuAD scripts (qa.squad); every run writes its files through qa.reports.
+Scores follow the official SQuAD scripts (qa.datasets.squad); every run writes its files through qa.reports.
 """
 
 from __future__ import annotations
@@ -13,11 +13,17 @@ from typing import Sequence
 import numpy as np
 from tqdm import tqdm
 
-from qa.config import Settings
-from qa.jsonl import json_object
-from qa.reader import ExtractiveReader
-from qa.schema import Article, Response, RetrievedPassage
-from qa.squad import DataFormatError, SquadExample, load_squad, normalize_answer, score_prediction
+from qa.answering.conversation import Turn
+from qa.answering.pipeline import Pipeline
+from qa.datasets.squad import DataFormatError, SquadExample, gold_rank, load_squad, squad_articles
+from qa.embedding.embedder import Embedder
+from qa.evaluation.scoring import score_prediction
+from qa.ingest.jsonl import json_object
+from qa.reading.reader import ExtractiveReader
+from qa.retrieval.retrievers import make_retriever
+from qa.schema import Response
+from qa.settings import RETRIEVERS, Settings
+from qa.store.indexing import build_store
 
 RECALL_KS = (1, 5, 10, 20)
 
@@ -44,16 +50,6 @@ class Outcome:
 def outcome(id: str, question: str, golds: Sequence[str], prediction: str, score: float, **extra) -> Outcome:
     em, f1 = score_prediction(prediction, list(golds))
     return Outcome(id, question, tuple(golds), prediction, score, em, f1, **extra)
-
-
-def holds_answer(passage_text: str, golds: Sequence[str]) -> bool:
-    """A passage holds an answer when a gold answer's normalised words appear in its normalised words."""
-    text = f" {normalize_answer(passage_text)} "
-    return any(f" {g} " in text for g in (normalize_answer(g) for g in golds) if g)
-
-
-def gold_rank(hits: Sequence[RetrievedPassage], golds: Sequence[str]) -> int | None:
-    return next((h.rank for h in hits if holds_answer(h.passage.text, golds)), None)
 
 
 def summarize(outcomes: list[Outcome]) -> dict:
@@ -141,20 +137,6 @@ def evaluate_squad_reader(file: Path, reader: ExtractiveReader, settings: Settin
 # --- SQuAD, open mode: every paragraph is an article; the whole pipeline answers ---------------------
 
 
-def squad_article_id(paragraph_key: int) -> str:
-    return f"p{paragraph_key:05d}"
-
-
-def squad_articles(examples: Sequence[SquadExample]) -> list[Article]:
-    """One article per paragraph of the file, titled with its Wikipedia page."""
-    articles: dict[int, Article] = {}
-    for ex in examples:
-        if ex.paragraph_key not in articles:
-            title = ex.title.replace("_", " ") or "untitled"
-            articles[ex.paragraph_key] = Article(squad_article_id(ex.paragraph_key), title, ex.context, source=ex.title)
-    return list(articles.values())
-
-
 @dataclass
 class OpenRun:
     report: dict
@@ -163,18 +145,12 @@ class OpenRun:
 
 
 def evaluate_squad_open(file: Path, settings: Settings, limit: int | None) -> OpenRun:
-    from qa.answering import Pipeline, build_reader
-    from qa.embedding import Embedder
-    from qa.index import build_index
-    from qa.config import RETRIEVERS
-    from qa.retrieval import make_retriever
-
     every, examples = _squad_examples(file, limit)
     # The corpus is every paragraph of the file even with --limit, so retrieval is as hard as in the full run.
     articles = squad_articles(every)
-    embedder = Embedder(settings.embedder_name())
+    embedder = Embedder.from_settings(settings)
     started = time.perf_counter()
-    index = build_index(articles, embedder, settings, show_progress=True)
+    store = build_store(articles, embedder, settings, show_progress=True)
     build_seconds = time.perf_counter() - started
 
     golds = [[a.text for a in ex.answers] for ex in examples]
@@ -183,11 +159,11 @@ def evaluate_squad_open(file: Path, settings: Settings, limit: int | None) -> Op
     recall = {}
     retrievers = {}
     for kind in RETRIEVERS:
-        retrievers[kind] = make_retriever(index, embedder, settings, kind)
+        retrievers[kind] = make_retriever(store, embedder, settings, kind)
         hits = retrievers[kind].run_many(questions, depth)
         recall[kind] = recall_table([gold_rank(h, g) for h, g in zip(hits, golds)])
 
-    pipeline = Pipeline(settings, embedder, index, build_reader(settings), retrievers[settings.retriever], [])
+    pipeline = Pipeline(settings, embedder, store, ExtractiveReader(settings.reader, settings), retrievers[settings.retriever], [])
     # As in reader mode: a file with no unanswerable question is scored on the best answer, always.
     may_abstain = any(not ex.answerable for ex in examples)
     outcomes = []
@@ -208,7 +184,7 @@ def evaluate_squad_open(file: Path, settings: Settings, limit: int | None) -> Op
         "top_k": settings.top_k,
         "read_neighbours": settings.read_neighbours,
         "read_alone_weight": settings.read_alone_weight,
-        "corpus": {"articles": len(articles), "passages": len(index.passages)},
+        "corpus": {"articles": len(articles), "passages": store.passage_count()},
         "index_build_seconds": round(build_seconds, 1),
         **summarize(outcomes),
         "abstention": f"below {settings.min_answer_score}" if may_abstain else "never (no unanswerable questions)",
@@ -266,20 +242,15 @@ def load_qa_jsonl(path: Path) -> list[QaItem]:
     return items
 
 
-def conversation_turns(pipeline, questions: Sequence[str]) -> list:
+def conversation_turns(pipeline: Pipeline, questions: Sequence[str]) -> list[Turn]:
     """Ask earlier questions in order, as the chat would have, and keep what it understood and answered."""
-    from qa.conversation import Turn
-
     turns: list[Turn] = []
     for q in questions:
-        r = pipeline.ask(q, history=turns)
-        turns.append(Turn(r.interpreted or r.question, "" if r.abstained or not r.answers else r.answers[0].text))
+        turns.append(Turn.of(pipeline.ask(q, history=turns)))
     return turns
 
 
 def evaluate_qa(file: Path, settings: Settings) -> tuple[dict, list[Outcome]]:
-    from qa.answering import Pipeline
-
     items = load_qa_jsonl(file)
     pipeline = Pipeline.load(settings, show_progress=True)
     outcomes = []

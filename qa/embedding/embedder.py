@@ -10,14 +10,19 @@ import numpy as np
 
 
 class Embedder:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, batch_size: int = 32) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
 
         self.name = name
+        self.batch_size = batch_size
         # fp32 on CPU whatever the stored weights: the shipped embedder is stored in fp16 to keep git small.
         self.model = SentenceTransformer(name, device="cpu", model_kwargs={"dtype": torch.float32})
         self.dimension = int(self.model.get_embedding_dimension())
+
+    @classmethod
+    def from_settings(cls, settings) -> "Embedder":
+        return cls(settings.embedder_name(), settings.embedder_batch_size)
 
     @property
     def identity(self) -> str:
@@ -38,7 +43,7 @@ class Embedder:
         """Unit-length float32 rows, so inner product is cosine similarity."""
         vectors = self.model.encode(
             list(texts),
-            batch_size=32,
+            batch_size=self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=show_progress,

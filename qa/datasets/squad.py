@@ -1,14 +1,15 @@
-"""SQuAD-format data: loading, and the official scoring (SQuAD v1.1 `evaluate-v1.1.py`, v2.0 for no-answer)."""
+"""SQuAD-format data: loading files, the seeded tuning sample, and paragraphs as open-mode articles."""
 
 from __future__ import annotations
 
 import json
 import random
-import re
-import string
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
+
+from qa.schema import Article, RetrievedPassage
+from qa.text import normalize_answer
 
 
 class DataFormatError(ValueError):
@@ -93,41 +94,28 @@ def _field(obj, name, kind, where):
     return value
 
 
-# --- official scoring -------------------------------------------------------------------------
+# --- as a retrieval corpus (open mode) ----------------------------------------------------------
 
 
-def normalize_answer(s: str) -> str:
-    """Lower text and remove punctuation, articles and extra whitespace (as the official script)."""
-    s = s.lower()
-    s = "".join(ch for ch in s if ch not in set(string.punctuation))
-    s = re.sub(r"\b(a|an|the)\b", " ", s)
-    return " ".join(s.split())
+def squad_article_id(paragraph_key: int) -> str:
+    return f"p{paragraph_key:05d}"
 
 
-def f1_score(prediction: str, ground_truth: str) -> float:
-    pred_tokens = normalize_answer(prediction).split()
-    gold_tokens = normalize_answer(ground_truth).split()
-    common = Counter(pred_tokens) & Counter(gold_tokens)
-    num_same = sum(common.values())
-    if num_same == 0:
-        return 0.0
-    precision = num_same / len(pred_tokens)
-    recall = num_same / len(gold_tokens)
-    return 2 * precision * recall / (precision + recall)
+def squad_articles(examples: Sequence[SquadExample]) -> list[Article]:
+    """One article per paragraph of the file, titled with its Wikipedia page."""
+    articles: dict[int, Article] = {}
+    for ex in examples:
+        if ex.paragraph_key not in articles:
+            title = ex.title.replace("_", " ") or "untitled"
+            articles[ex.paragraph_key] = Article(squad_article_id(ex.paragraph_key), title, ex.context, source=ex.title)
+    return list(articles.values())
 
 
-def exact_match_score(prediction: str, ground_truth: str) -> float:
-    return float(normalize_answer(prediction) == normalize_answer(ground_truth))
+def holds_answer(passage_text: str, golds: Sequence[str]) -> bool:
+    """A passage holds an answer when a gold answer's normalised words appear in its normalised words."""
+    text = f" {normalize_answer(passage_text)} "
+    return any(f" {g} " in text for g in (normalize_answer(g) for g in golds) if g)
 
 
-def score_prediction(prediction: str, gold_answers: list[str]) -> tuple[float, float]:
-    """(exact match, F1) in [0, 1], max over gold answers.
-
-    Unanswerable questions (no gold answers) follow SQuAD v2.0: the empty prediction scores 1, anything else 0.
-    """
-    if not gold_answers:
-        right = float(normalize_answer(prediction) == "")
-        return right, right
-    em = max(exact_match_score(prediction, g) for g in gold_answers)
-    f1 = max(f1_score(prediction, g) for g in gold_answers)
-    return em, f1
+def gold_rank(hits: Sequence[RetrievedPassage], golds: Sequence[str]) -> int | None:
+    return next((h.rank for h in hits if holds_answer(h.passage.text, golds)), None)

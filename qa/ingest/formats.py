@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from qa.jsonl import json_object
+from qa.ingest.jsonl import json_object
 from qa.schema import Article
 
 log = logging.getLogger(__name__)
@@ -34,10 +34,12 @@ class ArticleError(ValueError):
     """A file that cannot become an article; the message says which file and why."""
 
 
-@dataclass(frozen=True)
-class Skipped:
-    path: str
-    reason: str
+def check_suffix(name: str) -> str:
+    """The file's suffix, lower-cased, if it is a supported article format; else ArticleError."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES or Path(name).name.lower() == suffix:
+        raise ArticleError(f"{Path(name).name}: unsupported file type (use {', '.join(SUPPORTED_SUFFIXES)})")
+    return suffix
 
 
 def check_size(name: str, size: int) -> None:
@@ -150,9 +152,7 @@ def articles_from_bytes(
 ) -> list[Article]:
     """The articles in one file's bytes. A problem raises ArticleError naming the file (and, for JSONL,
     the line and field); with `on_error`, a bad JSONL line is reported to it and the others are kept."""
-    suffix = Path(name).suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise ArticleError(f"{name}: unsupported file type (use {', '.join(SUPPORTED_SUFFIXES)})")
+    suffix = check_suffix(name)
     stem = stem if stem is not None else Path(name).stem
     text = decode_article_bytes(data, name)
     if suffix in HTML_SUFFIXES:
@@ -174,67 +174,6 @@ def articles_from_bytes(
 
 def read_articles(path: Path, on_error: Callable[[ArticleError], None] | None = None) -> list[Article]:
     path = Path(path)
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:  # before reading: it may be a large non-article file
-        raise ArticleError(f"{path.name}: unsupported file type (use {', '.join(SUPPORTED_SUFFIXES)})")
+    check_suffix(path.name)  # before reading: it may be a large non-article file
     check_size(path.name, path.stat().st_size)  # before reading a mistaken multi-GB dump into memory
     return articles_from_bytes(path.read_bytes(), path.name, on_error=on_error)
-
-
-def read_article(path: Path) -> Article:
-    """The one article of a single-article file (.txt, .md, .html, .htm)."""
-    articles = read_articles(path)
-    if len(articles) != 1:
-        raise ArticleError(f"{Path(path).name}: holds {len(articles)} articles, not one")
-    return articles[0]
-
-
-@dataclass(frozen=True)
-class CorpusFile:
-    path: Path
-    articles: tuple[Article, ...]
-
-
-def scan_corpus(folder: Path) -> tuple[list[CorpusFile], list[Skipped]]:
-    """Every supported, non-hidden file in `folder` with its articles. Unreadable files and bad JSONL
-    lines are skipped and reported, not fatal; so is an article whose id another one already has."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"corpus folder {folder} does not exist")
-    files, skipped, owner = [], [], {}
-    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
-        problems: list[ArticleError] = []
-        try:
-            found = read_articles(path, on_error=problems.append)
-        except ArticleError as err:
-            problems.append(err)
-            found = []
-        kept = []
-        for article in found:
-            if article.id in owner:
-                problems.append(ArticleError(f"{path.name}: article {article.id!r} ({article.title}) has the same id as one in {owner[article.id]}"))
-                continue
-            owner[article.id] = path.name
-            kept.append(article)
-        for err in problems:
-            log.warning("skipped %s", err)
-            skipped.append(Skipped(str(path), str(err)))
-        if kept:
-            files.append(CorpusFile(path, tuple(kept)))
-    return files, skipped
-
-
-def load_corpus(folder: Path) -> tuple[list[Article], list[Skipped]]:
-    """Every article in `folder`; files that cannot be read are skipped and reported, not fatal."""
-    files, skipped = scan_corpus(folder)
-    return [a for f in files for a in f.articles], skipped
-
-
-def fingerprint(articles: list[Article]) -> str:
-    """Changes whenever any article's id, title, text, date or url changes."""
-    h = hashlib.sha256()
-    for a in sorted(articles, key=lambda a: a.id):
-        # date and url only when set, so the fingerprint of a plain-text corpus is what it always was
-        for part in (a.id, a.title, a.text) + ((a.date, a.url) if a.date or a.url else ()):
-            h.update(part.encode("utf-8"))
-            h.update(b"\x00")
-    return h.hexdigest()

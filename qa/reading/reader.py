@@ -17,12 +17,10 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from qa.settings import Settings, load_settings
+
 log = logging.getLogger(__name__)
 
-# How much longer than a batch's shortest sequence its longest may be (reader.length_batches): 0.25 read
-# the seed questions fastest (p50 535 ms against 580 at 0.1 and 598 at 0.5; this constant edited, then
-# `python scripts/bench_pipeline.py --runs 3`).
-PADDING_SLACK = 0.25
 
 
 @dataclass(frozen=True)
@@ -106,7 +104,7 @@ def shared_factors(log_norms: Sequence[tuple[float, float]]) -> np.ndarray:
     return np.exp(starts + ends - joint)
 
 
-def length_batches(lengths: Sequence[int], batch_size: int, slack: float = PADDING_SLACK) -> list[list[int]]:
+def length_batches(lengths: Sequence[int], batch_size: int, slack: float) -> list[list[int]]:
     """Indices of the sequences, shortest first, in batches of at most `batch_size` whose longest is at most
     (1 + slack) x their shortest. On a CPU a padding token costs what a real one does: one batch of a
     question's five short passages and its two long windows cost nearly twice reading them apart."""
@@ -122,16 +120,9 @@ def length_batches(lengths: Sequence[int], batch_size: int, slack: float = PADDI
 class ExtractiveReader:
     """Reads passages for a question and returns ranked answer spans plus a no-answer score."""
 
-    def __init__(
-        self,
-        model: str | Path,
-        *,
-        max_length: int = 384,
-        stride: int = 128,
-        max_answer_tokens: int = 30,
-        max_question_tokens: int = 64,
-        batch_size: int = 32,
-    ) -> None:
+    def __init__(self, model: str | Path, settings: Settings | None = None, **overrides) -> None:
+        """`model`: any AutoModelForQuestionAnswering path or hub id. Window, span and batch sizes come
+        from `settings` (default: load_settings()), with `overrides` (e.g. max_length=64) on top."""
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
         self.name = str(model)
@@ -140,13 +131,15 @@ class ExtractiveReader:
             raise ValueError(f"reader {self.name}: a fast tokenizer is needed for character offsets")
         # Shipped weights are fp16 to keep the repo small; CPUs compute in fp32.
         self.model = AutoModelForQuestionAnswering.from_pretrained(self.name, dtype=torch.float32).eval()
-        # Set by qa.passage_training; any other checkpoint was trained one window at a time.
+        # Set by qa.training.passages; any other checkpoint was trained one window at a time.
         self.shared_normalisation = bool(getattr(self.model.config, "shared_normalisation", False))
-        self.max_length = min(max_length, self.tokenizer.model_max_length)
-        self.stride = stride
-        self.max_answer_tokens = max_answer_tokens
-        self.max_question_tokens = max_question_tokens
-        self.batch_size = batch_size
+        settings = (settings or load_settings()).replace(**{f"reader_{k}" if k in ("max_length", "stride") else k: v for k, v in overrides.items()})
+        self.max_length = min(settings.reader_max_length, self.tokenizer.model_max_length)
+        self.stride = settings.reader_stride
+        self.max_answer_tokens = settings.max_answer_tokens
+        self.max_question_tokens = settings.max_question_tokens
+        self.batch_size = settings.reader_batch_size
+        self.padding_slack = settings.padding_slack
 
     def read(self, question: str, passages: Sequence[str], top_k: int = 5) -> Reading:
         return self.read_many([(question, passages)], top_k=top_k)[0]
@@ -202,10 +195,7 @@ class ExtractiveReader:
         question = question.strip()
         if not question:
             raise ValueError("the question is empty")
-        enc = self.tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
-        if len(enc["input_ids"]) > self.max_question_tokens:
-            question = question[: enc["offset_mapping"][self.max_question_tokens - 1][1]]
-        return question
+        return clip_question(self.tokenizer, question, self.max_question_tokens)
 
     @torch.inference_mode()
     def _forward(self, enc) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -213,7 +203,7 @@ class ExtractiveReader:
         n = len(enc["input_ids"])
         starts: list[np.ndarray] = [None] * n  # type: ignore[list-item]
         ends: list[np.ndarray] = [None] * n  # type: ignore[list-item]
-        for idx in length_batches([len(ids) for ids in enc["input_ids"]], self.batch_size):
+        for idx in length_batches([len(ids) for ids in enc["input_ids"]], self.batch_size, self.padding_slack):
             batch = self.tokenizer.pad({k: [enc[k][i] for i in idx] for k in keys}, return_tensors="pt")
             out = self.model(**batch)
             for row, i in enumerate(idx):
@@ -221,6 +211,15 @@ class ExtractiveReader:
                 starts[i] = out.start_logits[row, :length].float().numpy()
                 ends[i] = out.end_logits[row, :length].float().numpy()
         return starts, ends
+
+
+def clip_question(tokenizer, question: str, max_tokens: int) -> str:
+    """The question cut after its first `max_tokens` tokens, so the passage keeps the rest of the window
+    (training clips the same way, so the reader learns on what it will read)."""
+    enc = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
+    if len(enc["input_ids"]) > max_tokens:
+        return question[: enc["offset_mapping"][max_tokens - 1][1]]
+    return question
 
 
 def _inside_word(c: str) -> bool:

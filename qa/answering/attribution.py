@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from qa.evidence import content_stems
+from qa.reading.evidence import content_stems
 from qa.schema import Answer
 
 SAY = r"(?:said|says|say|reported|reports|told|announced|claimed|claims|stated|added|wrote|quoted)"
@@ -19,12 +19,11 @@ ACCORDING = re.compile(r"according to (.+?)(?:[,;:”\"]|\.$|$)", re.IGNORECASE)
 SUBJECT_SAYS = re.compile(rf"(?:^|[,;:—–-]\s*|\.\s+)((?:[\w’'.&-]+\s+){{0,5}}?[\w’'.&-]+)\s+(?:had\s+|has\s+)?{SAY}\b")
 # "..., <source> said." - the verb after the claim.
 SAYS_SUBJECT = re.compile(rf",\s*{SAY}\s+((?:[A-Z][\w’'.-]*\s*){{1,5}})")
-# A rival must carry at least this share of the best answer's evidence to be shown as a disagreement,
-# not as a mere alternative: on the seed articles "15" (Iranian state television) carries 0.22 of the
+# Settings.rival_share: the share of the best answer's evidence a rival must carry to be shown as a
+# disagreement, not as a mere alternative. On the seed articles "15" (Iranian state television) carries 0.22 of the
 # evidence for "22" (Iraq), while the wrong alternatives of answered seed questions carry 0.01 or less.
 # The reader's own probability is no guide here: claims read in one window share one softmax, so a
 # second claim beside the first gets a small probability however well the text supports it.
-RIVAL_SHARE = 0.1
 PRONOUNS = {"he", "she", "it", "they", "we", "i", "you", "this", "that", "which", "who"}
 NUMBER_WORDS = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "fifteen", "twenty", "fifty", "dozen", "dozens", "hundreds", "thousands", "hundred", "thousand", "million", "billion"}
 
@@ -49,7 +48,7 @@ def answer_kind(text: str) -> str:
     return "phrase"
 
 
-def disagreeing(answers: Sequence[Answer], question: str = "") -> list[Answer]:
+def disagreeing(answers: Sequence[Answer], question: str, rival_share: float) -> list[Answer]:
     """The answers to show side by side: the best and every other well-supported answer of the same kind
     (counts, names) from another source (another article, or another attribution in the same one).
 
@@ -67,7 +66,7 @@ def disagreeing(answers: Sequence[Answer], question: str = "") -> list[Answer]:
     rivals = [
         a
         for a in answers[1:]
-        if a.score >= RIVAL_SHARE * best.score
+        if a.score >= rival_share * best.score
         and answer_kind(a.text) == kind
         and (a.citation.article_id != best.citation.article_id or (a.attribution and a.attribution != best.attribution))
     ]

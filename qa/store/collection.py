@@ -21,18 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from qa.config import Settings
-from qa.corpus import (
-    SUPPORTED_SUFFIXES,
-    ArticleError,
-    CorpusFile,
-    Skipped,
-    articles_from_bytes,
-    content_key,
-    decode_article_bytes,
-    parse_jsonl,
-    scan_corpus,
-)
+from qa.settings import Settings
+from qa.ingest.corpus import CorpusFile, Skipped, prepare_corpus, scan_corpus
+from qa.ingest.formats import ArticleError, articles_from_bytes, check_suffix, content_key, decode_article_bytes, parse_jsonl
 from qa.schema import Article
 
 MAX_STEM_CHARS = 80
@@ -68,7 +59,7 @@ class _Report:
 
     refused: list[Refused] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)  # unreadable files already in the folder
-    index: object | None = None  # the updated PassageIndex, when anything was written
+    index: object | None = None  # the updated store, when anything was written
 
     @property
     def ok(self) -> bool:
@@ -149,9 +140,7 @@ def safe_file_name(name: str, taken: set[str]) -> str:
     files, only letters, digits, "_" and "-" before a supported suffix, and a stem no file in `taken`
     (casefolded stems) has; the chosen stem is added to `taken`."""
     base = display_name(name)
-    suffix = Path(base).suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES or len(base) == len(suffix):
-        raise ArticleError(f"{base}: unsupported file type (use {', '.join(SUPPORTED_SUFFIXES)})")
+    suffix = check_suffix(base)
     stem = re.sub(r"[^\w-]+", "_", base[: -len(suffix)]).strip("._-")[:MAX_STEM_CHARS] or "article"
     candidate, n = stem, 2
     while candidate.casefold() in taken:
@@ -186,7 +175,7 @@ def add_articles(
     refusal they mean nothing is written."""
     report = AddReport(refused=list(refused))
     with _lock:
-        folder = settings.corpus_dir
+        folder = prepare_corpus(settings)
         existing, report.skipped = scan_corpus(folder) if folder.is_dir() else ([], [])
         known: dict[str, Article] = {content_key(a.title, a.text): a for f in existing for a in f.articles}
         taken = {p.stem.casefold() for p in folder.iterdir()} if folder.is_dir() else set()
@@ -216,7 +205,7 @@ def remove_articles(settings: Settings, article_ids: Sequence[str], embedder=Non
     article's line (deleted when no line is left). An unknown id means nothing is removed."""
     report = RemoveReport()
     with _lock:
-        files, _ = scan_corpus(settings.corpus_dir)
+        files, _ = scan_corpus(prepare_corpus(settings))
         owner: dict[str, tuple[CorpusFile, Article]] = {a.id: (f, a) for f in files for a in f.articles}
         wanted = list(dict.fromkeys(article_ids))
         report.refused = [Refused(i, f"no such article in {settings.corpus_dir}") for i in wanted if i not in owner]
@@ -304,10 +293,10 @@ def _atomic_write_all(folder: Path, payloads: list[tuple[str, bytes]]) -> None:
 
 
 def _refresh_index(settings: Settings, embedder, show_progress: bool):
-    from qa.index import open_index
+    from qa.store.indexing import open_store
 
     if embedder is None:
-        from qa.embedding import Embedder
+        from qa.embedding.embedder import Embedder
 
-        embedder = Embedder(settings.embedder_name())
-    return open_index(settings, embedder, show_progress)
+        embedder = Embedder.from_settings(settings)
+    return open_store(settings, embedder, show_progress)

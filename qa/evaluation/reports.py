@@ -9,7 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
 
-from qa.evaluation import Outcome
+from qa.evaluation.runs import Outcome
 
 QUESTION_WORDS = ("what", "who", "when", "where", "which", "how", "why")
 

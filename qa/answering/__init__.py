@@ -1,0 +1,1 @@
+"""Spans -> cited answers: the pipeline, follow-up questions, who says so."""

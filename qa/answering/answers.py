@@ -1,0 +1,97 @@
+"""Reader spans -> cited answers: evidence summed per answer across windows and readings, in article offsets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Sequence
+
+from qa.answering.attribution import attribution
+from qa.ingest.chunking import sentence_at
+from qa.reading.evidence import support
+from qa.reading.reader import Reading
+from qa.reading.windows import Window, window_weights
+from qa.schema import Answer, Article, Citation, Passage
+from qa.store.base import PassageStore
+from qa.text import normalize_answer
+
+
+@dataclass(frozen=True)
+class View:
+    """One reading of the retrieved passages: the windows read, what the reader found in them, and how
+    much that evidence counts beside the other views (Pipeline.read)."""
+
+    windows: list[Window]
+    reading: Reading
+    weight: float = 1.0
+
+
+def answers_from_reading(
+    views: Sequence[View],
+    store: PassageStore,
+    limit: int,
+    hit_scores: Sequence[float],
+    temperature: float,
+    question: str = "",
+    overlap_weight: float = 0.0,
+) -> list[Answer]:
+    """Reader spans (read in each view's windows) -> cited answers in article offsets, best first.
+
+    A span's evidence is view weight x P(window | question) x P(span | window) x support(sentence), and
+    an answer's score sums the evidence of every span that gives it: the same answer read in several
+    windows, or in several views, adds up. With one window and no overlap weight it is the reader's own
+    probability."""
+    answers: list[Answer] = []
+    keys: list[str] = []  # each answer's normalised text
+    places: list[list[tuple[str, int, int]]] = []  # article spans each answer was read at
+    weighted = [(view, view.weight * window_weights(view.windows, hit_scores, temperature)) for view in views]
+    # View by view, each best first, so an answer keeps the wording of its likeliest span in the first view.
+    for view, weights, span in ((v, w, s) for v, w in weighted for s in v.reading.spans):
+        window = view.windows[span.passage_index]
+        article = store.article(window.passage.article_id)
+        start, end = window.passage.to_article(span.start, span.end)
+        sentence = sentence_at(article.text, start, end)
+        score = float(weights[span.passage_index]) * span.score * support(question, sentence, overlap_weight)
+        key = normalize_answer(span.text) or span.text
+        # Same answer: the same words anywhere (or all of one's words within the other's: "Trump" in one
+        # article, "U.S. President Donald Trump" in another), or a span overlapping one already read
+        # ("22" inside "22 missiles") - a variant, not a rival.
+        k = next(
+            (
+                i
+                for i, a in enumerate(answers)
+                if _same_words(key, keys[i]) or any(aid == article.id and s < end and start < e for aid, s, e in places[i])
+            ),
+            None,
+        )
+        if k is None:
+            citation = _citation(article, window.cite(start, end), start, end)
+            source = attribution(sentence)
+            answers.append(Answer(article.text[start:end], score, citation, reader_score=span.score, attribution=source))
+            keys.append(key)
+            places.append([(article.id, start, end)])
+            continue
+        if any(aid == article.id and s < end and start < e for aid, s, e in places[k]):
+            # more evidence, one source
+            answers[k] = replace(answers[k], score=answers[k].score + score, reader_score=max(answers[k].reader_score, span.score))
+        else:
+            citation = _citation(article, window.cite(start, end), start, end)
+            answers[k] = replace(
+                answers[k],
+                score=answers[k].score + score,
+                also_in=answers[k].also_in + (citation,),
+                reader_score=max(answers[k].reader_score, span.score),
+            )
+        places[k].append((article.id, start, end))
+    total = sum(a.score for a in answers)
+    answers = [replace(a, share=a.score / total if total > 0 else 0.0) for a in answers]
+    return sorted(answers, key=lambda a: -a.score)[:limit]
+
+
+def _citation(article: Article, passage: Passage, start: int, end: int) -> Citation:
+    passage_start, passage_end = passage.from_article(start, end)
+    return Citation(article.id, article.title, passage.index, passage.text, start, end, passage_start, passage_end)
+
+
+def _same_words(a: str, b: str) -> bool:
+    wa, wb = set(a.split()), set(b.split())
+    return a == b or (bool(wa) and bool(wb) and (wa <= wb or wb <= wa))

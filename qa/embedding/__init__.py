@@ -1,0 +1,1 @@
+"""Passages -> vectors: sentence embeddings for passages and questions."""

@@ -1,0 +1,1 @@
+"""Passages -> answer spans: the extractive reader, the windows it reads, the evidence weights."""

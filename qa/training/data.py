@@ -1,0 +1,38 @@
+"""Training questions: SQuAD-format files, checked never to be an evaluation file, mixed by share."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import replace
+from pathlib import Path
+
+from qa.datasets.squad import SquadExample, load_squad
+from qa.training.loop import Recipe
+
+log = logging.getLogger(__name__)
+
+# Read ../shared/README.md: no training file overlaps SQuAD v1.1 dev; neither SQuAD dev file is ever used.
+FORBIDDEN = ("dev-v1.1", "dev-v2.0")
+
+
+
+def load_training_examples(recipe: Recipe, rng: random.Random) -> list[SquadExample]:
+    examples: list[SquadExample] = []
+    for path in recipe.data:
+        name = Path(path).name
+        if any(bad in name for bad in FORBIDDEN):
+            raise ValueError(f"{name} is a SQuAD dev file: it is for evaluation and calibration only")
+        loaded = load_squad(path)
+        share = recipe.mix.get(Path(path).stem, 1.0)
+        if share < 1.0:
+            keep = set(rng.sample(range(len(loaded)), int(len(loaded) * share)))
+            loaded = [ex for i, ex in enumerate(loaded) if i in keep]
+        # Paragraph keys restart in every file; offset them so they stay unique.
+        shift = max((ex.paragraph_key for ex in examples), default=-1) + 1
+        examples += [replace(ex, paragraph_key=ex.paragraph_key + shift) for ex in loaded]
+        answered = sum(1 for ex in loaded if ex.answers)
+        log.info("%s: %d questions, %d with an answer text", name, len(loaded), answered)
+        if not answered:  # TyDi's dev copy carries empty answer texts only: nothing here can be a label
+            log.warning("%s: no question has an answer text; none is trained on", name)
+    return examples
