@@ -1,4 +1,5 @@
 import os
+import shutil
 
 import pytest
 
@@ -35,3 +36,25 @@ def seed_pipeline(tmp_path_factory, embedder, reader):
     settings = load_settings(corpus_dir=SEEDS, index_dir=tmp_path_factory.mktemp("seed-index"))
     index, skipped = open_store(settings, embedder)
     return Pipeline(settings, embedder, index, reader, make_retriever(index, embedder, settings), skipped)
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """A writable copy of seeds/ (the repository's seeds/ is never written by a test)."""
+    folder = tmp_path / "corpus"
+    shutil.copytree(SEEDS, folder)
+    for p in folder.iterdir():
+        p.chmod(0o644)
+    return folder
+
+
+@pytest.fixture
+def settings(corpus, tmp_path):
+    return load_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+
+
+@pytest.fixture
+def counting(embedder):
+    from articles import CountingEmbedder
+
+    return CountingEmbedder(embedder)

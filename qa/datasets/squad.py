@@ -18,6 +18,8 @@ class DataFormatError(ValueError):
 
 @dataclass(frozen=True)
 class GoldAnswer:
+    """One annotator's answer: its text and where it starts in the paragraph (-1 when not given)."""
+
     text: str
     start: int
 

@@ -15,13 +15,9 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Skipped:
-    path: str
-    reason: str
-
-
-@dataclass(frozen=True)
 class CorpusFile:
+    """One file of the corpus folder and the articles it holds."""
+
     path: Path
     articles: tuple[Article, ...]
 
@@ -53,6 +49,14 @@ def scan_corpus(folder: Path) -> tuple[list[CorpusFile], list[Skipped]]:
         if kept:
             files.append(CorpusFile(path, tuple(kept)))
     return files, skipped
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file of the corpus folder (or a line of one) that could not be read: reported, not fatal."""
+
+    path: str
+    reason: str
 
 
 def load_corpus(folder: Path) -> tuple[list[Article], list[Skipped]]:

@@ -15,7 +15,7 @@ def test_min_max_scales_one_list_to_the_unit_interval():
 
 @pytest.fixture(scope="module")
 def retrievers(seed_pipeline):
-    index, embedder, settings = seed_pipeline.store, seed_pipeline.embedder, seed_pipeline.settings
+    index, embedder = seed_pipeline.store, seed_pipeline.embedder
     return DenseRetriever(index, embedder), BM25Retriever(index)
 
 

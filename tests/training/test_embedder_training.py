@@ -16,7 +16,7 @@ from qa.training.embedder import Triplet, distinct_batches, train_embedder, trip
 from qa.embedding.embedder import Embedder
 from qa.datasets.squad import holds_answer, load_squad, tuning_sample
 from qa.training.loop import Recipe
-from tests.test_training import CONTEXTS, _write_squad
+from test_reader_training import CONTEXTS, _write_squad
 
 
 def test_each_question_gets_its_answering_passage_and_a_retrieved_passage_without_the_answer(tmp_path):

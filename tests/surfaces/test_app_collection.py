@@ -1,14 +1,15 @@
-"""The sidebar's upload and remove controls, end to end (AppTest, real models, a copy of seeds/)."""
+"""The sidebar's upload and remove controls, end to end (AppTest, real models), on the default collection:
+the user data folder (here under a temporary XDG_DATA_HOME), started from seeds/, which stays untouched."""
 
 from __future__ import annotations
 
-import shutil
+import subprocess
 
 import pytest
 
 from conftest import SEEDS
 from test_app import APP, assistant_messages, plain, shown
-from test_collection import PAGE, snapshot
+from articles import PAGE, snapshot
 
 CAIRO_TITLE = "Snow falls in Cairo for the first time in decades"
 
@@ -18,21 +19,26 @@ def app(tmp_path_factory):
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    corpus = tmp_path_factory.mktemp("app-corpus") / "corpus"
-    shutil.copytree(SEEDS, corpus)
-    for p in corpus.iterdir():
-        p.chmod(0o644)
+    data = tmp_path_factory.mktemp("app-data")
+    corpus = data / "article-qa" / "articles"  # platformdirs' user data folder under XDG_DATA_HOME
     index = tmp_path_factory.mktemp("app-index")
     # load_pipeline takes no arguments, so a pipeline cached by another test module (other folders)
     # would be served here: start and end with an empty cache.
     st.cache_resource.clear()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("QA_CORPUS_DIR", str(corpus))
+        mp.setenv("XDG_DATA_HOME", str(data))
+        mp.delenv("QA_CORPUS_DIR", raising=False)
         mp.setenv("QA_INDEX_DIR", str(index))
         at = AppTest.from_file(str(APP), default_timeout=180).run()
         assert not at.exception, at.exception
         yield at, corpus, index
     st.cache_resource.clear()
+
+
+def repository_state() -> tuple[str, dict]:
+    """`git status` of the checkout (when it is one) and the bytes of every seed file."""
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=SEEDS.parent, capture_output=True, text=True)
+    return (status.stdout if status.returncode == 0 else ""), snapshot(SEEDS)
 
 
 def button(at, label):
@@ -42,7 +48,9 @@ def button(at, label):
 @pytest.mark.slow
 def test_upload_remove_and_refusal_in_the_sidebar(app):
     at, corpus, index = app
+    repository = repository_state()
     assert "2 articles" in shown(at.sidebar)
+    assert sorted(p.name for p in corpus.iterdir()) == sorted(p.name for p in SEEDS.iterdir())
     assert button(at, "Add to the articles").disabled and button(at, "Remove").disabled
 
     at.sidebar.file_uploader[0].set_value([("cairo.html", PAGE.encode(), "text/html")])
@@ -75,3 +83,11 @@ def test_upload_remove_and_refusal_in_the_sidebar(app):
     assert not (corpus / "cairo.html").exists()
     # The answer given before the removal is still on screen.
     assert CAIRO_TITLE in shown(assistant_messages(at)[-1])
+
+    # Removing a seed article takes it out of the collection, not out of seeds/.
+    seed_id = sorted(p.stem for p in SEEDS.iterdir())[0]
+    at.sidebar.selectbox[0].set_value(seed_id).run()
+    button(at, "Remove").click().run()
+    assert not at.exception, at.exception
+    assert "1 articles" in shown(at.sidebar) and not (corpus / f"{seed_id}.txt").exists()
+    assert repository_state() == repository  # uploads and removals never touch the checkout

@@ -1,5 +1,4 @@
 import json
-import shutil
 
 import pytest
 
@@ -7,14 +6,6 @@ from qa.settings import load_settings
 from qa.store.base import StoreUnusable
 from qa.store.indexing import open_store
 from qa.store.local import LocalStore
-from conftest import SEEDS
-
-
-@pytest.fixture
-def corpus(tmp_path):
-    folder = tmp_path / "corpus"
-    shutil.copytree(SEEDS, folder)
-    return folder
 
 
 def _settings(corpus, tmp_path):

@@ -15,7 +15,7 @@ import pytest
 from qa.settings import load_settings
 from qa.display import escape, highlight
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
+APP = Path(__file__).resolve().parents[2] / "app.py"
 MISSILES = "How many missiles did Iraq say were fired?"
 SOLEIMANI = "Who ordered the drone strike that killed Soleimani?"
 SEED_TITLES = (

@@ -14,7 +14,7 @@ from qa.training.passages import Group, group_features, retrieved_groups, shared
 from qa.reading.reader import ExtractiveReader, best_spans, shared_factors
 from qa.datasets.squad import load_squad
 from qa.training.loop import Recipe
-from tests.test_training import CONTEXTS, _tiny_base, _write_squad
+from test_reader_training import CONTEXTS, _tiny_base, _write_squad
 
 
 def test_every_occurrence_of_a_gold_answer_is_labelled_and_windows_without_one_point_at_cls(tmp_path):
