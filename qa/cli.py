@@ -91,7 +91,8 @@ def _print_report(report) -> int:
 
 
 def _add(args) -> int:
-    from qa.store.collection import Refused, add_articles, display_name
+    from qa.ingest.names import display_name
+    from qa.store.collection import Refused, add_articles
     from qa.ingest.formats import ArticleError, check_size
 
     files, refused = [], []

@@ -31,5 +31,5 @@ def test_documented_defaults_are_the_real_ones():
     rows = _settings_table()
     for f in dataclasses.fields(Settings):
         if isinstance(f.default, (int, float, str)) and not isinstance(f.default, bool) and f.default != "" and "/" not in str(f.default):
-            default_cell = rows[f.name.upper()].split("|")[1]
+            default_cell = rows[f.name.upper()].split("|")[0]
             assert str(f.default) in default_cell, (f.name, default_cell)

@@ -1,7 +1,7 @@
 """Extractive reader: finds answer spans in passages with any `AutoModelForQuestionAnswering` checkpoint.
 
-transformers 5 has no question-answering pipeline, so window splitting and span decoding live here.
-Scores are probabilities: start and end logits are softmax-normalised over the context tokens plus [CLS]
+transformers 5 has no question-answering pipeline, so window splitting lives here and span decoding in
+qa.reading.decoding. Scores are probabilities: start and end logits are softmax-normalised over the context tokens plus [CLS]
 (the "no answer" position) of each window - or, for a reader trained with shared normalisation (its
 config says `shared_normalisation`), of all the windows read for the question together, which is what
 such a reader's raw scores were trained to be compared by. For one window the two are the same.
@@ -16,6 +16,8 @@ from typing import Sequence
 
 import numpy as np
 import torch
+
+from qa.reading.decoding import allowed_positions, best_spans, length_batches, log_norm, shared_factors, whole_words
 
 from qa.settings import Settings, load_settings
 
@@ -45,76 +47,6 @@ class Reading:
     @property
     def best(self) -> Span | None:
         return self.spans[0] if self.spans else None
-
-
-def best_spans(
-    start_logits: np.ndarray,
-    end_logits: np.ndarray,
-    context_mask: np.ndarray,
-    max_answer_tokens: int,
-    top_n: int = 20,
-) -> tuple[list[tuple[int, int, float]], float]:
-    """Decode one window: ([(start_token, end_token, probability)] best first, no-answer probability).
-
-    Only tokens where `context_mask` is true may start or end a span, so a span never covers the
-    question, special tokens or padding; `end - start < max_answer_tokens`. Position 0 is [CLS].
-    """
-    allowed = _allowed(context_mask)
-    log_start = _log_softmax(start_logits, allowed)
-    log_end = _log_softmax(end_logits, allowed)
-    null = float(np.exp(log_start[0] + log_end[0]))
-    context = np.flatnonzero(context_mask)
-    if context.size == 0:
-        return [], null
-    n = min(top_n, context.size)
-    starts = context[np.argsort(-log_start[context])[:n]]
-    ends = context[np.argsort(-log_end[context])[:n]]
-    spans = [
-        (int(s), int(e), float(np.exp(log_start[s] + log_end[e])))
-        for s in starts
-        for e in ends
-        if s <= e < s + max_answer_tokens
-    ]
-    spans.sort(key=lambda t: -t[2])
-    return spans, null
-
-
-def _allowed(context_mask: np.ndarray) -> np.ndarray:
-    allowed = context_mask.copy()
-    allowed[0] = True
-    return allowed
-
-
-def _log_norm(logits: np.ndarray, allowed: np.ndarray) -> float:
-    """log of the softmax denominator over the allowed positions."""
-    masked = np.where(allowed, logits.astype(np.float64), -np.inf)
-    top = masked.max()
-    return float(top + np.log(np.exp(masked - top).sum()))
-
-
-def _log_softmax(logits: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-    return np.where(allowed, logits.astype(np.float64), -np.inf) - _log_norm(logits, allowed)
-
-
-def shared_factors(log_norms: Sequence[tuple[float, float]]) -> np.ndarray:
-    """Per window, what turns its own span probabilities into probabilities over all the windows read
-    together: Z_start(w) Z_end(w) / (sum of every window's Z_start x sum of every window's Z_end)."""
-    starts, ends = np.array(log_norms, dtype=np.float64).reshape(-1, 2).T
-    joint = np.logaddexp.reduce(starts) + np.logaddexp.reduce(ends)
-    return np.exp(starts + ends - joint)
-
-
-def length_batches(lengths: Sequence[int], batch_size: int, slack: float) -> list[list[int]]:
-    """Indices of the sequences, shortest first, in batches of at most `batch_size` whose longest is at most
-    (1 + slack) x their shortest. On a CPU a padding token costs what a real one does: one batch of a
-    question's five short passages and its two long windows cost nearly twice reading them apart."""
-    batches: list[list[int]] = []
-    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
-        if batches and len(batches[-1]) < batch_size and lengths[i] <= (1 + slack) * lengths[batches[-1][0]]:
-            batches[-1].append(i)
-        else:
-            batches.append([i])
-    return batches
 
 
 class ExtractiveReader:
@@ -179,8 +111,8 @@ class ExtractiveReader:
             spans, window_null = best_spans(start_logits[w], end_logits[w], mask, self.max_answer_tokens)
             # A passage answers the question if any of its windows does: keep the least confident "no".
             null[item][passage_index] = min(null[item][passage_index], window_null)
-            allowed = _allowed(mask)
-            log_norms[item].append((_log_norm(start_logits[w], allowed), _log_norm(end_logits[w], allowed)))
+            allowed = allowed_positions(mask)
+            log_norms[item].append((log_norm(start_logits[w], allowed), log_norm(end_logits[w], allowed)))
             for s, e, p in spans[: top_k * 2]:
                 a, b = whole_words(context, offsets[s][0], offsets[e][1])
                 found[item].append((Span(context[a:b], p, passage_index, a, b), len(log_norms[item]) - 1))
@@ -220,22 +152,6 @@ def clip_question(tokenizer, question: str, max_tokens: int) -> str:
     if len(enc["input_ids"]) > max_tokens:
         return question[: enc["offset_mapping"][max_tokens - 1][1]]
     return question
-
-
-def _inside_word(c: str) -> bool:
-    # CJK scripts write words without spaces and the tokenizer reads each character as one word.
-    return c.isalnum() and ord(c) < 0x2E80
-
-
-def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
-    """Character span [start, end) of `text` widened to whole words. The model may stop inside a word it
-    split into pieces ("Sole" of "Soleimani"), most often where a long passage's window ends mid-word;
-    a reader shown half a name cannot check it."""
-    while start > 0 and _inside_word(text[start - 1]) and _inside_word(text[start]):
-        start -= 1
-    while end < len(text) and _inside_word(text[end]) and _inside_word(text[end - 1]):
-        end += 1
-    return start, end
 
 
 def _dedupe(spans: list[Span]) -> list[Span]:

@@ -13,9 +13,7 @@ which embeds only the new articles.
 from __future__ import annotations
 
 import os
-import re
 import threading
-import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +21,9 @@ from typing import Iterable, Sequence
 
 from qa.settings import Settings
 from qa.ingest.corpus import CorpusFile, Skipped, prepare_corpus, scan_corpus
-from qa.ingest.formats import ArticleError, articles_from_bytes, check_suffix, content_key, decode_article_bytes, parse_jsonl
+from qa.ingest.formats import ArticleError, articles_from_bytes, content_key, decode_article_bytes, parse_jsonl
+from qa.ingest.names import display_name, safe_file_name
 from qa.schema import Article
-
-MAX_STEM_CHARS = 80
 
 # One Streamlit process serves every browser session from threads: changes to the folder go one at a time.
 _lock = threading.Lock()
@@ -133,26 +130,6 @@ class RemoveReport(_Report):
              f"({f'deleted {r.file}' if r.file_deleted else f'its line removed from {r.file}'})")
             for r in self.removed
         ]
-
-
-def safe_file_name(name: str, taken: set[str]) -> str:
-    """A base name for `name` that is safe to create in the corpus folder: no folders, no hidden
-    files, only letters, digits, "_" and "-" before a supported suffix, and a stem no file in `taken`
-    (casefolded stems) has; the chosen stem is added to `taken`."""
-    base = display_name(name)
-    suffix = check_suffix(base)
-    stem = re.sub(r"[^\w-]+", "_", base[: -len(suffix)]).strip("._-")[:MAX_STEM_CHARS] or "article"
-    candidate, n = stem, 2
-    while candidate.casefold() in taken:
-        candidate, n = f"{stem}-{n}", n + 1
-    taken.add(candidate.casefold())
-    return candidate + suffix
-
-
-def display_name(name: str) -> str:
-    """The last path component of an uploaded name, as people will recognise it."""
-    base = unicodedata.normalize("NFKC", str(name)).replace("\\", "/").rsplit("/", 1)[-1].strip()
-    return "".join(ch for ch in base if ch.isprintable()) or "unnamed upload"
 
 
 @dataclass

@@ -26,7 +26,7 @@ from qa.retrieval.open_domain import open_domain
 from qa.settings import load_settings
 from qa.training.data import load_training_examples
 from qa.training.labels import answer_tokens
-from qa.training.loop import Recipe, run_steps, start, training_device
+from qa.training.loop import Recipe, run_steps, start
 from qa.training.reader import qa_model, save_reader
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from qa.reading.reader import best_spans, length_batches, whole_words
+from qa.reading.decoding import best_spans, length_batches, whole_words
 
 # [CLS] q q [SEP] c c c c c c [SEP] pad
 CONTEXT = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0], dtype=bool)

@@ -9,7 +9,8 @@ import pytest
 import qa.ingest.formats
 from qa.ingest.corpus import load_corpus
 from qa.ingest.formats import ArticleError, content_key
-from qa.store.collection import add_articles, remove_articles, safe_file_name
+from qa.ingest.names import safe_file_name
+from qa.store.collection import add_articles, remove_articles
 from qa.store.indexing import open_store
 from qa.store.local import LocalStore
 from articles import CAIRO_TXT, LAGOS, PAGE, SEED_ID, WHEAT, jsonl, manifest, snapshot

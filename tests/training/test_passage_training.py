@@ -11,7 +11,8 @@ import torch
 
 from qa.settings import load_settings
 from qa.training.passages import Group, group_features, retrieved_groups, shared_loss, train_reader_on_passages
-from qa.reading.reader import ExtractiveReader, best_spans, shared_factors
+from qa.reading.decoding import best_spans, shared_factors
+from qa.reading.reader import ExtractiveReader
 from qa.datasets.squad import load_squad
 from qa.training.loop import Recipe
 from test_reader_training import CONTEXTS, _tiny_base, _write_squad
