@@ -42,7 +42,6 @@ class Reading:
 
     spans: list[Span]
     no_answer_score: float  # the least confident "no" over all windows: some window may answer it
-    passage_no_answer: list[float]  # the same, per passage read
 
     @property
     def best(self) -> Span | None:
@@ -102,15 +101,15 @@ class ExtractiveReader:
         start_logits, end_logits = self._forward(enc)
         found: list[list[tuple[Span, int]]] = [[] for _ in items]  # (span, its window among the item's)
         log_norms: list[list[tuple[float, float]]] = [[] for _ in items]
-        null = [[1.0] * len(passages) for _, passages in items]
+        null = [1.0] * len(items)
         for w, pair_index in enumerate(enc["overflow_to_sample_mapping"]):
             item, passage_index = pairs[pair_index]
             context = contexts[pair_index]
             offsets = enc["offset_mapping"][w]
             mask = np.array([sid == 1 for sid in enc.sequence_ids(w)])
             spans, window_null = best_spans(start_logits[w], end_logits[w], mask, self.max_answer_tokens)
-            # A passage answers the question if any of its windows does: keep the least confident "no".
-            null[item][passage_index] = min(null[item][passage_index], window_null)
+            # Some window may answer the question: keep the least confident "no".
+            null[item] = min(null[item], window_null)
             allowed = allowed_positions(mask)
             log_norms[item].append((log_norm(start_logits[w], allowed), log_norm(end_logits[w], allowed)))
             for s, e, p in spans[: top_k * 2]:
@@ -120,7 +119,7 @@ class ExtractiveReader:
         for i, item_spans in enumerate(found):
             factors = shared_factors(log_norms[i]) if self.shared_normalisation and log_norms[i] else None
             spans = [s if factors is None else replace(s, score=s.score * float(factors[w])) for s, w in item_spans]
-            readings.append(Reading(_dedupe(spans)[:top_k], min(null[i]), null[i]))
+            readings.append(Reading(_dedupe(spans)[:top_k], null[i]))
         return readings
 
     def _clip_question(self, question: str) -> str:

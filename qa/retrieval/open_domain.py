@@ -11,10 +11,10 @@ from qa.embedding.embedder import Embedder
 from qa.retrieval.retrievers import Retriever, make_retriever
 from qa.settings import Settings
 from qa.store.indexing import build_store
-from qa.store.local import LocalStore
+from qa.store.base import PassageStore
 
 
 def open_domain(examples: Sequence[SquadExample], settings: Settings, embedder: Embedder,
-                show_progress: bool = False) -> tuple[LocalStore, Retriever]:
+                show_progress: bool = False) -> tuple[PassageStore, Retriever]:
     store = build_store(squad_articles(examples), embedder, settings, show_progress)
     return store, make_retriever(store, embedder, settings)

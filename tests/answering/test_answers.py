@@ -41,7 +41,7 @@ def test_overlapping_spans_are_one_answer_and_rivals_stay_apart(seed_pipeline):
         _span(windows, 1, "U.S. military casualties", 0.4),
         _span(windows, 0, "22", 0.3, at="22 missiles"),  # inside the first span: a variant of it, not a rival
     ]
-    view = View(windows, Reading(spans, 0.1, [0.1, 0.2]))
+    view = View(windows, Reading(spans, 0.1))
     answers = answers_from_reading([view], index, 5, [h.score for h in hits], temperature=1.0)
     assert [a.text for a in answers] == ["22 missiles", "U.S. military casualties"]
     assert answers[0].score == pytest.approx(0.6 * 0.5 + 0.6 * 0.3)
@@ -65,9 +65,9 @@ def test_evidence_from_every_view_adds_up_with_its_weight(seed_pipeline):
     alone = reading_windows(hits, index.article_passages, neighbours=0)
     first = next(i for i, w in enumerate(windowed) if 0 in w.hits)
     views = [
-        View(windowed, Reading([_span(windowed, first, "22 missiles", 0.5)], 0.1, [0.1] * len(windowed))),
+        View(windowed, Reading([_span(windowed, first, "22 missiles", 0.5)], 0.1)),
         View(alone, Reading([_span(alone, 0, "22 missiles", 0.8), _span(alone, 1, "U.S. military casualties", 0.9)],
-                            0.1, [0.1, 0.1]), weight=0.25),
+                            0.1), weight=0.25),
     ]
     answers = answers_from_reading(views, index, 5, [h.score for h in hits], temperature=1.0)
     window_weight = sum([0.6, 0.4][h] for h in windowed[first].hits)
