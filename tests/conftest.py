@@ -1,9 +1,15 @@
+import atexit
 import os
 import shutil
+import tempfile
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# The default collection lives in the user's data folder: the tests, and every app or CLI they start,
+# get one of their own instead of creating or changing the user's.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="article-qa-tests-")
+atexit.register(shutil.rmtree, os.environ["XDG_DATA_HOME"], True)
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 from qa.settings import REPO_ROOT, load_settings  # noqa: E402
