@@ -54,15 +54,51 @@ def _segmenter():
     return pysbd.Segmenter(language="en", clean=False, char_span=True)
 
 
+# pysbd's time grows faster than the text it is given (a single-line article of a megabyte took minutes),
+# so a line is segmented in pieces of at most this many characters, cut where a sentence most likely ends.
+# News paragraphs are far shorter: for them nothing changes.
+SEGMENT_CHARS = 5000
+_LIKELY_END = re.compile(r"[.!?][\"”’')\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
+
+
+def pieces(text: str, limit: int | None = None) -> list[int]:
+    """Start offsets of consecutive pieces of `text`, each at most `limit` (default SEGMENT_CHARS)
+    characters: a piece ends after the last likely sentence end in its second half, else at its last
+    space, else at the limit."""
+    limit = limit or SEGMENT_CHARS
+    starts, i = [0], 0
+    while len(text) - i > limit:
+        lo = i + limit // 2
+        window = text[lo : i + limit]
+        ends = [m.end() for m in _LIKELY_END.finditer(window)]
+        space = window.rfind(" ")
+        cut = ends[-1] if ends else (space + 1 if space >= 0 else len(window))
+        i = lo + cut
+        starts.append(i)
+    return starts
+
+
+def _segments(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text` that lies in the pieces covering [start, end)."""
+    bounds = pieces(text) + [len(text)]
+    end = len(text) if end is None else end
+    out = []
+    for a, b in zip(bounds, bounds[1:]):
+        if b <= start or a >= max(end, start + 1):
+            continue
+        out += [(a + span.start, a + span.end) for span in _segmenter().segment(text[a:b])]
+    return out
+
+
 @lru_cache(maxsize=65536)  # answers are re-scored often (the same spans across settings and turns)
 def sentence_at(text: str, start: int, end: int) -> str:
     """The sentence of `text` holding the characters [start, end) (pysbd; "U.S." does not end one)."""
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end)
     line = text[line_start : line_end if line_end != -1 else len(text)]
-    for span in _segmenter().segment(line):
-        if span.end > start - line_start:
-            return span.sent.strip()
+    for a, b in _segments(line, start - line_start, start - line_start + 1):
+        if b > start - line_start:
+            return line[a:b].strip()
     return line.strip()
 
 
@@ -75,9 +111,9 @@ def sentences(line: list[Word]) -> list[list[Word]]:
         pos += len(w.text) + 1
     out: list[list[Word]] = []
     i = 0
-    for span in _segmenter().segment(text):
+    for _, end in _segments(text):
         group = []
-        while i < len(line) and starts[i] < span.end:
+        while i < len(line) and starts[i] < end:
             group.append(line[i])
             i += 1
         if group:

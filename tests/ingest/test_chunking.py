@@ -1,8 +1,10 @@
 import re
+import time
 
-from qa.ingest.chunking import body_lines, chunk_article, sentences, token_counter
+from qa.ingest.chunking import SEGMENT_CHARS, body_lines, chunk_article, pieces, sentence_at, sentences, token_counter
 from qa.ingest.corpus import load_corpus
 from qa.ingest.formats import article_from_text
+from qa.schema import Article
 from conftest import SEEDS
 
 
@@ -61,3 +63,45 @@ def test_a_sentence_longer_than_a_passage_is_cut(embedder):
     passages = chunk_article(article, count, max_tokens=50, overlap_tokens=10)
     assert len(passages) > 5
     assert all(sum(count(p.text.split())) <= 50 for p in passages)
+
+
+SENTENCE = "Iraq said 22 missiles were fired at two bases on Tuesday night, according to U.S. officials. "
+
+
+def _one_line(chars: int) -> Article:
+    return Article("dump", "Dump", "Dump\n" + (SENTENCE * (chars // len(SENTENCE) + 1))[:chars])
+
+
+def test_long_lines_are_cut_into_bounded_pieces_at_sentence_ends():
+    text = _one_line(60_000).text
+    starts = pieces(text)
+    bounds = starts + [len(text)]
+    assert starts[0] == 0 and all(0 < b - a <= SEGMENT_CHARS for a, b in zip(bounds, bounds[1:]))
+    assert all(text[s - 2 : s] == ". " and text[s] == "I" for s in starts[1:])  # after a full stop, before "Iraq"
+    assert pieces("short line") == [0]
+    # A line with no sentence end and no space is still cut, at the limit.
+    assert pieces("x" * 12_000, limit=5_000) == [0, 5_000, 10_000]
+
+
+def test_chunking_time_grows_linearly_with_one_long_line(embedder):
+    """A single-line article twice as long takes about twice as long, not four times (pysbd on a whole
+    line of a megabyte took minutes). Best of two runs, so a busy CPU does not decide it."""
+    count = token_counter(embedder.tokenizer)
+
+    def seconds(chars: int) -> float:
+        article = _one_line(chars)
+        best = float("inf")
+        for _ in range(2):
+            started = time.perf_counter()
+            chunk_article(article, count, 128, 32)
+            best = min(best, time.perf_counter() - started)
+        return best
+
+    small, large = seconds(100_000), seconds(200_000)
+    assert large <= 2.5 * small, (small, large)
+
+
+def test_the_sentence_of_an_answer_in_a_long_line_is_found_in_its_piece():
+    text = _one_line(200_000).text
+    at = text.index("Iraq", 150_000)
+    assert sentence_at(text, at, at + 4) == SENTENCE.strip()
