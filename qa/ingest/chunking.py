@@ -27,6 +27,7 @@ def body_lines(article: Article) -> list[list[Word]]:
     """The article's lines as words with offsets; blank and repeated lines dropped, and the first line
     too when it is the title (text files start with it; articles from JSONL or HTML may not)."""
     lines: list[list[Word]] = []
+    title_line: list[Word] = []
     seen: set[str] = set()
     first = True
     title = " ".join(article.title.split())
@@ -38,13 +39,15 @@ def body_lines(article: Article) -> list[list[Word]]:
         if first and key == title:
             first = False
             seen.add(key)
+            title_line = words
             continue
         first = False
         if key in seen:
             continue
         seen.add(key)
         lines.append(words)
-    return lines
+    # An article that is nothing but its title line is its own body: it must still be answerable.
+    return lines or ([title_line] if title_line else [])
 
 
 @lru_cache(maxsize=1)
@@ -88,6 +91,12 @@ def _segments(text: str, start: int = 0, end: int | None = None) -> list[tuple[i
             continue
         out += [(a + span.start, a + span.end) for span in _segmenter().segment(text[a:b])]
     return out
+
+
+def first_sentence(line: str) -> str:
+    """The first sentence of one line of text."""
+    segments = _segments(line, 0, 1)
+    return line[segments[0][0] : segments[0][1]].strip() if segments else line.strip()
 
 
 @lru_cache(maxsize=65536)  # answers are re-scored often (the same spans across settings and turns)

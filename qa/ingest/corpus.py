@@ -29,8 +29,14 @@ def scan_corpus(folder: Path) -> tuple[list[CorpusFile], list[Skipped]]:
     if not folder.is_dir():
         raise FileNotFoundError(f"corpus folder {folder} does not exist")
     files, skipped, owner = [], [], {}
+    inside = folder.resolve()
     for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
         problems: list[ArticleError] = []
+        if path.is_symlink() and path.resolve().parent != inside:
+            # A link out of the folder would serve any file the process can read (/etc/passwd).
+            log.warning("skipped %s: a link to %s, outside the corpus folder", path.name, path.resolve())
+            skipped.append(Skipped(str(path), f"{path.name}: a link to a file outside the corpus folder"))
+            continue
         try:
             found = read_articles(path, on_error=problems.append)
         except ArticleError as err:

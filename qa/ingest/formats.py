@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from qa.ingest.chunking import first_sentence
 from qa.ingest.jsonl import json_object
 from qa.schema import Article
 
@@ -60,10 +61,21 @@ def decode_article_bytes(data: bytes, name: str) -> str:
     return text
 
 
+# A one-paragraph file's title (its first sentence) is cut at a word after this many characters.
+MAX_TITLE_CHARS = 200
+
+
 def article_from_text(text: str, article_id: str, source: str = "") -> Article:
-    title = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    if not title:
+    """The first non-empty line is the title; a file of one paragraph and no title line is titled with
+    its first sentence, and the paragraph stays the article's text."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
         raise ArticleError(f"{article_id}: the article has no text")
+    if len(lines) > 1:
+        return Article(id=article_id, title=lines[0], text=text, source=source)
+    title = first_sentence(lines[0])
+    if len(title) > MAX_TITLE_CHARS:
+        title = title[:MAX_TITLE_CHARS].rsplit(" ", 1)[0] + "…"
     return Article(id=article_id, title=title, text=text, source=source)
 
 

@@ -7,7 +7,9 @@ import unicodedata
 
 from qa.ingest.formats import check_suffix
 
-MAX_STEM_CHARS = 80
+# Bytes, not characters: file systems limit a name to 255 bytes, and an 80-character CJK name is 240
+# before its suffix and the temporary name it is first written under.
+MAX_STEM_BYTES = 120
 
 
 def safe_file_name(name: str, taken: set[str]) -> str:
@@ -16,7 +18,8 @@ def safe_file_name(name: str, taken: set[str]) -> str:
     (casefolded stems) has; the chosen stem is added to `taken`."""
     base = display_name(name)
     suffix = check_suffix(base)
-    stem = re.sub(r"[^\w-]+", "_", base[: -len(suffix)]).strip("._-")[:MAX_STEM_CHARS] or "article"
+    stem = re.sub(r"[^\w-]+", "_", base[: -len(suffix)]).strip("._-")
+    stem = stem.encode("utf-8")[:MAX_STEM_BYTES].decode("utf-8", "ignore").rstrip("._-") or "article"
     candidate, n = stem, 2
     while candidate.casefold() in taken:
         candidate, n = f"{stem}-{n}", n + 1

@@ -35,3 +35,16 @@ def test_fingerprint_changes_with_text():
     changed = [articles[0].__class__(articles[0].id, articles[0].title, articles[0].text + " More.")] + articles[1:]
     assert fingerprint(articles) != fingerprint(changed)
     assert fingerprint(articles) == fingerprint(list(reversed(articles)))
+
+
+def test_a_link_out_of_the_corpus_folder_is_skipped(tmp_path):
+    """A symlink in the corpus to a file elsewhere would serve any file the server can read."""
+    corpus, outside = tmp_path / "corpus", tmp_path / "private.txt"
+    corpus.mkdir()
+    outside.write_text("Secret\nroot:x:0:0:root:/root:/bin/bash\n")
+    (corpus / "passwd.txt").symlink_to(outside)
+    (corpus / "news.txt").write_text("Snow in Cairo\nIt snowed in Cairo on Monday.\n")
+    (corpus / "again.txt").symlink_to(corpus / "news.txt")  # a link within the folder is followed
+    articles, skipped = load_corpus(corpus)
+    assert sorted(a.id for a in articles) == ["again", "news"]
+    assert [s.reason for s in skipped] == ["passwd.txt: a link to a file outside the corpus folder"]

@@ -1,8 +1,7 @@
-"""Adding and removing articles (qa.store.collection): checks before any write, duplicates, safe names, the index updated.
-Real embedder and FAISS; every corpus and index lives in tmp_path (a copy of seeds/)."""
+"""Adding and removing articles (qa.store.collection): checks before any write, duplicates, safe names,
+the index updated. Real embedder and FAISS; every corpus and index lives in tmp_path (a copy of seeds/)."""
 
 from __future__ import annotations
-
 
 import pytest
 
@@ -124,6 +123,26 @@ def test_safe_file_name():
     assert safe_file_name("C:\\Users\\me\\.secret.jsonl", taken) == "secret.jsonl"
     with pytest.raises(ArticleError, match="unsupported"):
         safe_file_name(".txt", taken)
+
+
+def test_a_long_cjk_name_is_cut_by_bytes_and_added(settings, corpus, embedder):
+    """80 CJK characters are 240 bytes: with the suffix and the temporary name they overflowed the
+    255-byte limit of a file name and crashed the add."""
+    name = "伊朗导弹袭击美军基地" * 8 + ".txt"
+    safe = safe_file_name(name, set())
+    assert len(safe.encode("utf-8")) <= 130 and safe.startswith("伊朗导弹") and safe.endswith(".txt")
+    report = add_articles(settings, [(name, "伊朗向美军基地发射导弹\n伊拉克说发射了22枚导弹。\n".encode())], embedder=embedder)
+    assert report.ok and (corpus / safe).exists(), report.messages()
+
+
+def test_one_paragraph_without_a_title_line_is_titled_and_answerable(settings, corpus, embedder):
+    """Its first line used to become the title and be dropped from the body: "added", 0 passages."""
+    text = "Snow fell in Cairo on Monday for the first time in 112 years. Schools stayed closed on Tuesday.\n"
+    report = add_articles(settings, [("snow.txt", text.encode())], embedder=embedder)
+    assert report.ok, report.messages()
+    assert report.index.article("snow").title == "Snow fell in Cairo on Monday for the first time in 112 years."
+    (passage,) = report.index.article_passages("snow")
+    assert passage.text == text.strip()
 
 
 # --- removing -----------------------------------------------------------------------------------
