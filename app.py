@@ -184,6 +184,11 @@ def main() -> None:
         with st.chat_message("assistant"):
             st.markdown(str(err))
         return
+    except Exception:  # the visitor gets a short message; the traceback goes to the server log
+        log.exception("could not answer %r", question)
+        with st.chat_message("assistant"):
+            st.error("Something went wrong while answering. Please try again; the details are in the server log.")
+        return
     # The pipeline may shorten a pasted essay; show and keep the question it actually answered.
     messages.append({"role": "user", "question": response.question})
     show_question(response.question)

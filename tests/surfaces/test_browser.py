@@ -70,12 +70,12 @@ def server(tmp_path_factory):
         proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not healthy(f"http://localhost:{port}/_stcore/health"):
+        while not healthy(f"http://127.0.0.1:{port}/_stcore/health"):
             if proc.poll() is not None or time.monotonic() > deadline:
                 state = f"exited with {proc.returncode}" if proc.poll() is not None else f"not healthy after {START_TIMEOUT_S} s"
                 pytest.fail(f"streamlit {state}; its output:\n{log_path.read_text(errors='replace')}")
             time.sleep(0.5)
-        yield f"http://localhost:{port}"
+        yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
         try:
@@ -145,3 +145,31 @@ def test_question_in_the_browser_shows_answer_and_citation(server, page):
         except Exception:
             pass
         raise
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses TCP sockets listen on at `port` (from /proc/net/tcp and tcp6; no traffic sent)."""
+    import ipaddress
+
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not os.path.exists(table):
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state != "0A" or int(hex_port, 16) != port:  # 0A: LISTEN
+                continue
+            raw = bytes.fromhex(address)
+            # The kernel prints each 32-bit word in host (little-endian) order.
+            raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+            found.add(str(ipaddress.ip_address(raw)))
+    return found
+
+
+@pytest.mark.slow
+def test_the_chat_listens_on_loopback_only(server):
+    if not os.path.exists("/proc/net/tcp"):
+        pytest.skip("no /proc/net/tcp to read listening sockets from on this system")
+    port = int(server.rsplit(":", 1)[1])
+    assert listening_addresses(port) == {"127.0.0.1"}
