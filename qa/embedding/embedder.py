@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -26,12 +27,14 @@ class Embedder:
 
     @property
     def identity(self) -> str:
-        """What an index records to know it was built by this model, wherever the model is installed."""
+        """What an index records to know it was built by this model, wherever the model is installed:
+        a digest of its config and of its weights' bytes, so weights retrained in the same folder (even
+        of the same size) make the index rebuild."""
         path = Path(self.name)
         if path.is_dir() and (path / "config.json").exists():
             digest = hashlib.sha256((path / "config.json").read_bytes())
-            for weights in sorted(path.glob("*.safetensors"))[:1]:
-                digest.update(str(weights.stat().st_size).encode())
+            for weights in sorted(path.glob("*.safetensors")):
+                digest.update(file_digest(weights).encode())
             return f"{path.name}:{digest.hexdigest()[:16]}"
         return self.name
 
@@ -49,3 +52,18 @@ class Embedder:
             show_progress_bar=show_progress,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes, read once per process for each (path, size, modification time)."""
+    stat = path.stat()
+    return _digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

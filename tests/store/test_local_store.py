@@ -62,3 +62,21 @@ def test_search_finds_the_passage_that_holds_the_answer(corpus, tmp_path, embedd
     assert any("Iraq said 22 missiles were fired." in p.text for p, _ in hits)
     scores = [s for _, s in hits]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_retrained_weights_of_the_same_size_in_the_same_folder_rebuild_the_index(tmp_path):
+    """The identity used to hash the config and the weights' size only: new vectors of the same shape
+    were used with an old index. Weights are compared by content now."""
+    import shutil
+
+    from qa.embedding.embedder import Embedder
+    from qa.settings import SHIPPED_EMBEDDER
+
+    folder = tmp_path / "embedder"
+    shutil.copytree(SHIPPED_EMBEDDER, folder)
+    before = Embedder(str(folder)).identity
+    weights = folder / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1  # same size, one bit of one weight changed
+    weights.write_bytes(bytes(data))
+    assert Embedder(str(folder)).identity != before
