@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import re
 import string
+from functools import lru_cache
 
 _PUNCTUATION = set(string.punctuation)
+
+
+@lru_cache(maxsize=1)
+def english_stemmer():
+    """PyStemmer's English (Snowball) stemmer: keyword search and sentence support stem words alike."""
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
 
 
 def normalize_answer(s: str) -> str:

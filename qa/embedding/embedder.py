@@ -9,14 +9,16 @@ from typing import Sequence
 
 import numpy as np
 
+from qa.settings import Settings
+
 
 class Embedder:
-    def __init__(self, name: str, batch_size: int = 32) -> None:
+    def __init__(self, name: str, batch_size: int | None = None) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
 
         self.name = name
-        self.batch_size = batch_size
+        self.batch_size = batch_size or Settings.embedder_batch_size
         # fp32 on CPU whatever the stored weights: the shipped embedder is stored in fp16 to keep git small.
         self.model = SentenceTransformer(name, device="cpu", model_kwargs={"dtype": torch.float32})
         self.dimension = int(self.model.get_embedding_dimension())

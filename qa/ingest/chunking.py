@@ -81,21 +81,19 @@ def pieces(text: str, limit: int | None = None) -> list[int]:
     return starts
 
 
-def _segments(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of `text` that lies in the pieces covering [start, end)."""
+def _segments(text: str, at: int | None = None) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`; with `at`, of the piece holding that offset only."""
     bounds = pieces(text) + [len(text)]
-    end = len(text) if end is None else end
     out = []
     for a, b in zip(bounds, bounds[1:]):
-        if b <= start or a >= max(end, start + 1):
-            continue
-        out += [(a + span.start, a + span.end) for span in _segmenter().segment(text[a:b])]
+        if at is None or a <= at < b:
+            out += [(a + span.start, a + span.end) for span in _segmenter().segment(text[a:b])]
     return out
 
 
 def first_sentence(line: str) -> str:
     """The first sentence of one line of text."""
-    segments = _segments(line, 0, 1)
+    segments = _segments(line, 0)
     return line[segments[0][0] : segments[0][1]].strip() if segments else line.strip()
 
 
@@ -105,7 +103,7 @@ def sentence_at(text: str, start: int, end: int) -> str:
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end)
     line = text[line_start : line_end if line_end != -1 else len(text)]
-    for a, b in _segments(line, start - line_start, start - line_start + 1):
+    for a, b in _segments(line, start - line_start):
         if b > start - line_start:
             return line[a:b].strip()
     return line.strip()
@@ -165,15 +163,15 @@ def _split_long(words: list[Word], count_tokens: TokenCounter, max_tokens: int) 
     counts = count_tokens([w.text for w in words])
     if sum(counts) <= max_tokens:
         return [words]
-    pieces, current, size = [], [], 0
+    parts, current, size = [], [], 0
     for w, c in zip(words, counts):
         if current and size + c > max_tokens:
-            pieces.append(current)
+            parts.append(current)
             current, size = [], 0
         current.append(w)
         size += c
-    pieces.append(current)
-    return pieces
+    parts.append(current)
+    return parts
 
 
 def _passage(article_id: str, index: int, words: list[Word]) -> Passage:

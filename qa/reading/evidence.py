@@ -14,6 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
+from qa.text import english_stemmer
+
 WORD = re.compile(r"[\w']+")
 
 
@@ -29,13 +31,6 @@ def passage_weights(scores: Sequence[float], temperature: float) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-@lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN_PLUS
 
@@ -45,7 +40,7 @@ def _stopwords() -> frozenset[str]:
 @lru_cache(maxsize=4096)
 def content_stems(text: str) -> frozenset[str]:
     words = [w for w in WORD.findall(text.lower()) if w not in _stopwords()]
-    return frozenset(_stemmer().stemWords(words))
+    return frozenset(english_stemmer().stemWords(words))
 
 
 def sentence_overlap(question: str, sentence: str) -> float:

@@ -51,9 +51,9 @@ class Reading:
 class ExtractiveReader:
     """Reads passages for a question and returns ranked answer spans plus a no-answer score."""
 
-    def __init__(self, model: str | Path, settings: Settings | None = None, **overrides) -> None:
+    def __init__(self, model: str | Path, settings: Settings | None = None) -> None:
         """`model`: any AutoModelForQuestionAnswering path or hub id. Window, span and batch sizes come
-        from `settings` (default: load_settings()), with `overrides` (e.g. max_length=64) on top."""
+        from `settings` (default: load_settings())."""
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
         self.name = str(model)
@@ -64,7 +64,7 @@ class ExtractiveReader:
         self.model = AutoModelForQuestionAnswering.from_pretrained(self.name, dtype=torch.float32).eval()
         # Set by qa.training.passages; any other checkpoint was trained one window at a time.
         self.shared_normalisation = bool(getattr(self.model.config, "shared_normalisation", False))
-        settings = (settings or load_settings()).replace(**{f"reader_{k}" if k in ("max_length", "stride") else k: v for k, v in overrides.items()})
+        settings = settings or load_settings()
         self.max_length = min(settings.reader_max_length, self.tokenizer.model_max_length)
         self.stride = settings.reader_stride
         self.max_answer_tokens = settings.max_answer_tokens

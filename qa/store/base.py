@@ -47,9 +47,6 @@ class Manifest:
     updated_at: str = ""
     last_update: dict = field(default_factory=dict)
 
-    def identity(self) -> tuple:
-        return (self.embedder, self.dimension, self.passage_tokens, self.passage_overlap_tokens, self.format_version)
-
     def differs_from(self, other: "Manifest") -> list[str]:
         """Names of the identity fields (and the corpus fingerprint) in which the two differ."""
         names = ("embedder", "dimension", "passage_tokens", "passage_overlap_tokens", "format_version", "corpus_fingerprint")

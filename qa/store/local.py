@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -20,6 +20,7 @@ import numpy as np
 
 from qa.schema import Article, Passage
 from qa.store.base import Hit, Manifest, StoreUnusable, embedding_text
+from qa.text import english_stemmer
 
 FILES = ("vectors.faiss", "passages.jsonl", "articles.jsonl")
 
@@ -33,7 +34,6 @@ class LocalStore:
     folder: Path | None = None  # None: in memory only (evaluation corpora)
     bm25_k1: float = 0.9
     bm25_b: float = 0.4
-    _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def empty(cls, manifest: Manifest, folder: Path | None = None, **options) -> "LocalStore":
@@ -86,10 +86,8 @@ class LocalStore:
 
     def _tokenize(self, texts: list[str]):
         import bm25s
-        import Stemmer
 
-        stemmer = self._cache.setdefault("stemmer", Stemmer.Stemmer("english"))
-        return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, show_progress=False)
+        return bm25s.tokenize(texts, stopwords="en", stemmer=english_stemmer(), show_progress=False)
 
     # --- writing ---------------------------------------------------------------------------------
 

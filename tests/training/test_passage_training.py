@@ -15,7 +15,7 @@ from qa.reading.decoding import best_spans, shared_factors
 from qa.reading.reader import ExtractiveReader
 from qa.datasets.squad import load_squad
 from qa.training.loop import Recipe
-from test_reader_training import CONTEXTS, _tiny_base, _write_squad
+from test_reader_training import CONTEXTS, SMALL_WINDOWS, _tiny_base, _write_squad
 
 
 def test_every_occurrence_of_a_gold_answer_is_labelled_and_windows_without_one_point_at_cls(tmp_path):
@@ -90,9 +90,9 @@ def test_training_loop_saves_a_reader_that_reads_with_shared_normalisation(tmp_p
     assert info["recipe"]["learning_rate"] == 3e-3 and "negative_ratio" not in info["recipe"]  # stage 1's alone
     losses = [h["loss"] for h in info["history"]]
     assert losses[-1] < losses[0] * 0.5
-    reader = ExtractiveReader(out, max_length=64, stride=16)
+    reader = ExtractiveReader(out, SMALL_WINDOWS)
     assert reader.shared_normalisation
-    windowed = ExtractiveReader(tmp_path / "base", max_length=64, stride=16)
+    windowed = ExtractiveReader(tmp_path / "base", SMALL_WINDOWS)
     assert not windowed.shared_normalisation
     question, passages = CONTEXTS[0][0], [c for _, c, _ in CONTEXTS]
     for r, shared in ((reader, True), (windowed, False)):

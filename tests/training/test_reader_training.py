@@ -20,6 +20,9 @@ CONTEXTS = [
     ("When did the strike happen?", "The strike happened early on Wednesday morning.", "Wednesday"),
 ]
 
+# The tiny plumbing readers read short windows.
+SMALL_WINDOWS = load_settings(reader_max_length=64, reader_stride=16)
+
 
 def _write_squad(path):
     data = {"data": [{"title": "t", "paragraphs": [
@@ -76,7 +79,7 @@ def test_loss_falls_and_the_checkpoint_reloads_as_a_reader(tmp_path):
 
     with safe_open(weights, "pt") as f:
         assert all(f.get_tensor(k).dtype == torch.float16 for k in f.keys())
-    reader = ExtractiveReader(out, max_length=64, stride=16)
+    reader = ExtractiveReader(out, SMALL_WINDOWS)
     reading = reader.read(CONTEXTS[0][0], [CONTEXTS[0][1]])
     assert reading.best.text == "22"  # memorised: the point is that what was trained is what reloads
 
