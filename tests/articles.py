@@ -7,8 +7,6 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
-
 SEED_ID = "004_b4b330c42fa68dce"
 
 PAGE = """<!doctype html><html><head><title>Snow in Cairo | The Daily</title>
@@ -54,24 +52,23 @@ class CountingEmbedder:
 
 
 
-def assert_offsets_point_into_the_article(index):
+def all_passages(store) -> list:
+    return [p for e in store.entries() for p in store.article_passages(e.id)]
+
+
+def assert_offsets_point_into_the_article(store):
     """Every word of every passage is the same word at its offsets in Article.text."""
-    assert index.passages
-    for p in index.passages:
-        text = index.articles[p.article_id].text
+    passages = all_passages(store)
+    assert passages
+    for p in passages:
+        text = store.article(p.article_id).text
         for m in re.finditer(r"\S+", p.text):
             start, end = p.to_article(m.start(), m.end())
             assert text[start:end] == m.group(), (p.article_id, m.group())
         assert text[p.start : p.end].split()[0] == p.text.split()[0]
 
 
-def manifest(index) -> dict:
-    return index.manifest.to_dict()
+def uploads(*files: tuple[str, bytes]) -> list:
+    from qa.ingest.sources import Source
 
-
-def same_index(a, b) -> None:
-    key = lambda p: (p.article_id, p.index, p.text, p.start, p.end, p.runs)  # noqa: E731
-    assert [key(p) for p in a.passages] == [key(p) for p in b.passages]
-    assert a.articles == b.articles
-    va, vb = a.vectors.reconstruct_n(0, a.vectors.ntotal), b.vectors.reconstruct_n(0, b.vectors.ntotal)
-    np.testing.assert_allclose(va, vb, atol=1e-5)
+    return [Source.upload(name, data) for name, data in files]

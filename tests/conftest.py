@@ -6,10 +6,10 @@ import tempfile
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-# The default collection lives in the user's data folder: the tests, and every app or CLI they start,
-# get one of their own instead of creating or changing the user's.
-os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="article-qa-tests-")
-atexit.register(shutil.rmtree, os.environ["XDG_DATA_HOME"], True)
+# The default collection is index/ in the checkout: the tests, and every app or CLI they start, get one
+# of their own instead of creating or changing it.
+os.environ["QA_INDEX_DIR"] = tempfile.mkdtemp(prefix="article-qa-tests-")
+atexit.register(shutil.rmtree, os.environ["QA_INDEX_DIR"], True)
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 from qa.settings import REPO_ROOT, load_settings  # noqa: E402
@@ -34,29 +34,20 @@ def reader():
 
 @pytest.fixture(scope="session")
 def seed_pipeline(tmp_path_factory, embedder, reader):
-    """The whole flow over seeds/, with its own index folder so the repo's index/ is untouched."""
+    """The whole flow over a new collection (the seed articles) in a folder of its own."""
     from qa.answering.pipeline import Pipeline
     from qa.retrieval.retrievers import make_retriever
-    from qa.store.indexing import open_store
+    from qa.store.collection import open_collection
 
-    settings = load_settings(corpus_dir=SEEDS, index_dir=tmp_path_factory.mktemp("seed-index"))
-    index, skipped = open_store(settings, embedder)
-    return Pipeline(settings, embedder, index, reader, make_retriever(index, embedder, settings), skipped)
-
-
-@pytest.fixture
-def corpus(tmp_path):
-    """A writable copy of seeds/ (the repository's seeds/ is never written by a test)."""
-    folder = tmp_path / "corpus"
-    shutil.copytree(SEEDS, folder)
-    for p in folder.iterdir():
-        p.chmod(0o644)
-    return folder
+    settings = load_settings(index_dir=tmp_path_factory.mktemp("seed-index"))
+    store = open_collection(settings, embedder)
+    return Pipeline(settings, embedder, store, reader, make_retriever(store, embedder, settings))
 
 
 @pytest.fixture
-def settings(corpus, tmp_path):
-    return load_settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+def settings(tmp_path):
+    """A new collection's settings: created with the seed articles when first opened."""
+    return load_settings(index_dir=tmp_path / "index")
 
 
 @pytest.fixture

@@ -12,14 +12,13 @@ from qa.answering.attribution import disagreeing
 from qa.answering.conversation import Turn, contextualize
 from qa.answering.questions import EmptyQuestion, clean_question
 from qa.embedding.embedder import Embedder
-from qa.ingest.corpus import Skipped
 from qa.reading.reader import ExtractiveReader
 from qa.reading.windows import reading_windows
 from qa.retrieval.retrievers import Retriever, make_retriever
 from qa.schema import Answer, Response, RetrievedPassage
 from qa.settings import Settings, load_settings
 from qa.store.base import PassageStore
-from qa.store.indexing import open_store
+from qa.store.collection import open_collection
 
 __all__ = ["EmptyQuestion", "Pipeline"]
 
@@ -33,7 +32,6 @@ class Pipeline:
     store: PassageStore
     reader: ExtractiveReader
     retriever: Retriever
-    skipped: list[Skipped]
     # One pipeline serves every chat session; Hugging Face fast tokenizers fail ("Already borrowed")
     # when two threads use one at once.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -42,9 +40,9 @@ class Pipeline:
     def load(cls, settings: Settings | None = None, show_progress: bool = False) -> "Pipeline":
         settings = settings or load_settings()
         embedder = Embedder.from_settings(settings)
-        store, skipped = open_store(settings, embedder, show_progress)
+        store = open_collection(settings, embedder, show_progress)
         retriever = make_retriever(store, embedder, settings)
-        return cls(settings, embedder, store, ExtractiveReader(settings.reader, settings), retriever, skipped)
+        return cls(settings, embedder, store, ExtractiveReader(settings.reader, settings), retriever)
 
     def _clean(self, question: str) -> str:
         return clean_question(question, self.settings.max_question_chars)
@@ -112,6 +110,9 @@ class Pipeline:
         """Answer `question`; with `history` (earlier turns, oldest first) a follow-up is read in context."""
         question = self._clean(question)
         asked = contextualize(question, history)
+        # Changes committed since the last question (another process's `qa add` or `qa remove`) count
+        # from this one on: a removed article is not cited again.
+        self.store.refresh()
         with self._lock:
             hits = self.retrieve(asked.query, top_k)
         response = self.answer(asked.question, hits, max_answers)

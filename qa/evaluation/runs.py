@@ -163,7 +163,7 @@ def evaluate_squad_open(file: Path, settings: Settings, limit: int | None) -> Op
         hits = retrievers[kind].run_many(questions, depth)
         recall[kind] = recall_table([gold_rank(h, g) for h, g in zip(hits, golds)])
 
-    pipeline = Pipeline(settings, embedder, store, ExtractiveReader(settings.reader, settings), retrievers[settings.retriever], [])
+    pipeline = Pipeline(settings, embedder, store, ExtractiveReader(settings.reader, settings), retrievers[settings.retriever])
     # As in reader mode: a file with no unanswerable question is scored on the best answer, always.
     may_abstain = any(not ex.answerable for ex in examples)
     outcomes = []
@@ -266,8 +266,7 @@ def evaluate_qa(file: Path, settings: Settings) -> tuple[dict, list[Outcome]]:
         "file": str(file),
         "mode": "qa",
         "retriever": settings.retriever,
-        "corpus": str(settings.corpus_dir),
-        "index": str(settings.index_dir),
+        "collection": str(settings.index_dir),
         **summarize(outcomes),
         "retrieval": {settings.retriever: recall_table([o.gold_rank for o in outcomes if o.answerable], (1, settings.top_k))}
         if any(o.answerable for o in outcomes)

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from qa.ingest.chunking import first_sentence
 from qa.ingest.jsonl import json_object
@@ -100,31 +98,8 @@ def article_from_html(markup: str, article_id: str, source: str = "") -> Article
     )
 
 
-@dataclass(frozen=True)
-class JsonlLine:
-    """One non-blank line of a JSONL file: its article, or why it is not one."""
-
-    line_no: int  # 1-based, counting blank lines too
-    raw: str  # the line as written (without its line break)
-    article: Article | None
-    error: str = ""
-
-
-def parse_jsonl(text: str, name: str, stem: str) -> list[JsonlLine]:
-    """Every non-blank line of a JSONL file; a bad line's error names the file, the line and the field."""
-    out = []
-    for line_no, raw in enumerate(text.split("\n"), 1):
-        raw = raw.removesuffix("\r")
-        if not raw.strip():
-            continue
-        try:
-            out.append(JsonlLine(line_no, raw, _jsonl_article(raw, f"{name} line {line_no}", stem, name)))
-        except ArticleError as err:
-            out.append(JsonlLine(line_no, raw, None, str(err)))
-    return out
-
-
-def _jsonl_article(raw: str, where: str, stem: str, name: str) -> Article:
+def jsonl_article(raw: str, where: str, stem: str, name: str) -> Article:
+    """The article on one JSONL line; ArticleError naming `where` and the field if it is not one."""
     record = json_object(raw, where, ArticleError)
     values = {}
     for field_name, required in JSONL_FIELDS.items():
@@ -159,33 +134,14 @@ def content_key(title: str, text: str) -> str:
     return hashlib.sha256(normalised_text(title, text).encode("utf-8")).hexdigest()
 
 
-def articles_from_bytes(
-    data: bytes, name: str, stem: str | None = None, on_error: Callable[[ArticleError], None] | None = None
-) -> list[Article]:
-    """The articles in one file's bytes. A problem raises ArticleError naming the file (and, for JSONL,
-    the line and field); with `on_error`, a bad JSONL line is reported to it and the others are kept."""
+def article_from_bytes(data: bytes, name: str, stem: str | None = None) -> Article:
+    """The article in one single-article file's bytes (JSONL files are read by `qa.ingest.sources`); a
+    problem raises ArticleError naming the file."""
     suffix = check_suffix(name)
+    if suffix == ".jsonl":
+        raise ArticleError(f"{name}: a JSONL file holds many articles (qa.ingest.sources reads it)")
     stem = stem if stem is not None else Path(name).stem
     text = decode_article_bytes(data, name)
     if suffix in HTML_SUFFIXES:
-        return [article_from_html(text, article_id=stem, source=name)]
-    if suffix != ".jsonl":
-        return [article_from_text(text, article_id=stem, source=name)]
-    articles = []
-    for line in parse_jsonl(text, name, stem):
-        if line.article is not None:
-            articles.append(line.article)
-        elif on_error is None:
-            raise ArticleError(line.error)
-        else:
-            on_error(ArticleError(line.error))
-    if not articles:
-        raise ArticleError(f"{name}: no article in the file")
-    return articles
-
-
-def read_articles(path: Path, on_error: Callable[[ArticleError], None] | None = None) -> list[Article]:
-    path = Path(path)
-    check_suffix(path.name)  # before reading: it may be a large non-article file
-    check_size(path.name, path.stat().st_size)  # before reading a mistaken multi-GB dump into memory
-    return articles_from_bytes(path.read_bytes(), path.name, on_error=on_error)
+        return article_from_html(text, article_id=stem, source=name)
+    return article_from_text(text, article_id=stem, source=name)

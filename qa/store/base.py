@@ -1,21 +1,23 @@
 """What the rest of the system needs from a passage store, whatever persists it.
 
-A store holds articles, their passages (with character offsets) and one vector per passage, and answers
-dense and keyword top-k queries. Keeping it up to date with a corpus (what changed, chunking, embedding)
-is `qa.store.indexing`'s job, the same for every store; a new backend implements this protocol only.
+A store is the collection: articles, their passages (with character offsets), one vector per passage,
+a keyword index, and the generation of the last committed change. Every change is one transaction
+(`write`), and a store object answers from one committed generation until `refresh` moves it to the
+newest. Chunking and embedding are `qa.store.indexing`'s job, the same for every store; a new backend
+implements this protocol only.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
-from typing import Mapping, Protocol, Sequence
+from dataclasses import dataclass
+from typing import Iterable, Protocol, Sequence
 
 import numpy as np
 
 from qa.schema import Article, Passage
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 Hit = tuple[Passage, float]  # a passage and its retriever's score, best first in a list
 
@@ -27,30 +29,27 @@ def embedding_text(article: Article, passage: Passage) -> str:
 
 
 class StoreUnusable(Exception):
-    """The stored index cannot be used as it is (missing, corrupt, stale or from another model)."""
+    """The store cannot be used as it is (corrupt, from another model, unwritable); the message says
+    what to do."""
+
+
+class StoreReadOnly(StoreUnusable):
+    """A change was asked of a store that can only be read."""
 
 
 @dataclass(frozen=True)
 class Manifest:
-    """What built a store's contents. The first five fields say which vectors and passages it holds: a
-    store whose identity differs from what the settings would build is rebuilt, never mixed."""
+    """What a store's passages and vectors were made with: a store whose manifest differs from what the
+    settings would build is re-chunked and re-embedded, never mixed."""
 
     embedder: str
     dimension: int
     passage_tokens: int
     passage_overlap_tokens: int
     format_version: int = FORMAT_VERSION
-    corpus_fingerprint: str = ""
-    articles: int = 0
-    passages: int = 0
-    built_at: str = ""
-    updated_at: str = ""
-    last_update: dict = field(default_factory=dict)
 
     def differs_from(self, other: "Manifest") -> list[str]:
-        """Names of the identity fields (and the corpus fingerprint) in which the two differ."""
-        names = ("embedder", "dimension", "passage_tokens", "passage_overlap_tokens", "format_version", "corpus_fingerprint")
-        return [n for n in names if getattr(self, n) != getattr(other, n)]
+        return [f.name for f in dataclasses.fields(self) if getattr(self, f.name) != getattr(other, f.name)]
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -61,19 +60,88 @@ class Manifest:
         return cls(**{k: v for k, v in record.items() if k in known})
 
 
+@dataclass(frozen=True)
+class ArticleEntry:
+    """One line of the collection's list."""
+
+    id: str
+    title: str
+    origin: str  # where it was added from, as people recognise it ("feed.jsonl line 3")
+
+
+@dataclass(frozen=True)
+class NewArticle:
+    """An article ready to store: chunked and embedded (vectors[i] is passages[i]'s)."""
+
+    article: Article
+    origin: str
+    key: str  # content key (qa.ingest.formats.content_key): the same article however it is spaced
+    passages: Sequence[Passage]
+    vectors: np.ndarray
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """How far a bulk ingest of one source has committed: rerunning it starts from here."""
+
+    source: str
+    offset: int  # bytes into the source
+    line: int  # lines read so far
+
+
+@dataclass(frozen=True)
+class Change:
+    """One transaction: all of it is committed, or none."""
+
+    add: Sequence[NewArticle] = ()
+    remove: Sequence[str] = ()  # article ids; any unknown id means nothing is done
+    checkpoint: Checkpoint | None = None
+    note: str = ""  # for the commit log
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a `write` did. An article whose id was taken is stored under a new one (`id-2`)."""
+
+    generation: int
+    added: tuple[Article, ...] = ()
+    duplicates: tuple[tuple[NewArticle, Article], ...] = ()  # (the new one, the stored one it repeats)
+    removed: tuple[Article, ...] = ()
+    missing: tuple[str, ...] = ()  # unknown ids asked to be removed: nothing was written
+
+
 class PassageStore(Protocol):
     manifest: Manifest
 
-    @property
-    def articles(self) -> Mapping[str, Article]: ...
+    # --- reading: from the generation this object was last refreshed to ---------------------------
 
-    def article(self, article_id: str) -> Article: ...
+    def generation(self) -> int: ...
+
+    def refresh(self) -> bool:
+        """Move to the newest committed generation (only what changed is loaded); True if it moved."""
+        ...
+
+    def article(self, article_id: str) -> Article:
+        """KeyError when there is no such article."""
+        ...
+
+    def entries(self, limit: int | None = None) -> list[ArticleEntry]:
+        """The articles in the order they were added."""
+        ...
+
+    def article_count(self) -> int: ...
+
+    def passage_count(self) -> int: ...
 
     def article_passages(self, article_id: str) -> list[Passage]:
         """The article's passages in order (passage.index is the position)."""
         ...
 
-    def passage_count(self) -> int: ...
+    def stored(self, keys: Iterable[str]) -> dict[str, Article]:
+        """The stored articles with these content keys."""
+        ...
+
+    def checkpoint(self, source: str) -> Checkpoint | None: ...
 
     def dense_top_k(self, queries: np.ndarray, k: int) -> list[list[Hit]]:
         """Per query vector (unit length), the k passages of highest inner product."""
@@ -83,11 +151,14 @@ class PassageStore(Protocol):
         """Per question, the k passages of highest keyword (BM25) score; none when no word matches."""
         ...
 
-    def update(self, articles: Sequence[Article], fresh: Mapping[str, tuple[list[Passage], np.ndarray]], manifest: Manifest) -> None:
-        """Make the store hold exactly `articles`, in that order: those in `fresh` (by id) with the given
-        passages and vectors, the others with the passages and vectors the store already has."""
+    # --- writing ------------------------------------------------------------------------------------
+
+    def write(self, change: Change) -> Written:
+        """Commit `change` as one transaction, serialised with every other writer of the store; the
+        duplicate and id checks are made inside it. The store object then reads the new generation."""
         ...
 
-    def commit(self) -> None:
-        """Persist what `update` changed; until then readers of the persisted store see the old state."""
+    def rebuild(self, manifest: Manifest, batches: Iterable[Sequence[NewArticle]]) -> None:
+        """Replace every passage and vector with those in `batches` (every stored article, chunked and
+        embedded as `manifest` says), in one transaction."""
         ...

@@ -1,62 +1,55 @@
-"""Adding and removing articles: the corpus folder changes, then the index is brought up to date.
+"""Adding and removing articles: from a handful of uploads to an archive of 100,000, one code path.
 
-Every upload is checked before anything is written, and if one file is refused nothing is written at
-all, so a batch either goes in whole or leaves the corpus folder and the index exactly as they were.
-An article whose title and text are already in the corpus (compared after collapsing whitespace,
-whatever the file is called or its format; see `qa.corpus.content_key`) is reported as a duplicate of
-that article and not added again. File names are reduced to a safe base name inside
-`settings.corpus_dir` and never replace an existing file; every write goes to a hidden temporary
-file first and is swapped in with `os.replace`. The index is then updated through `open_index`,
-which embeds only the new articles.
+Sources are read in order and their articles are written in batches, each batch one transaction of the
+store, so a crash loses at most the batch being written and a rerun of the same command continues
+where it stopped: a JSONL file's progress is committed with each batch, and an article already in the
+collection (the same title and text, however spaced or named) is a duplicate, never stored twice.
+Bad entries (a broken line, a binary file) are reported with their file and line; with `strict`
+nothing is written unless every entry is good.
 """
 
 from __future__ import annotations
 
-import os
-import threading
-import uuid
+import logging
+import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterable, Sequence
 
-from qa.settings import Settings
-from qa.ingest.corpus import CorpusFile, Skipped, prepare_corpus, scan_corpus
-from qa.ingest.formats import ArticleError, articles_from_bytes, content_key, decode_article_bytes, parse_jsonl
-from qa.ingest.names import display_name, safe_file_name
+from qa.ingest.formats import content_key
+from qa.ingest.sources import Item, Source, items, sources_in
 from qa.schema import Article
+from qa.settings import Settings
+from qa.store.base import Change, Checkpoint, NewArticle, PassageStore
+from qa.store.indexing import open_store, prepare
 
-# One Streamlit process serves every browser session from threads: changes to the folder go one at a time.
-_lock = threading.Lock()
+log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class AddedFile:
-    name: str  # as given
-    file: str  # as written in the corpus folder
-    articles: tuple[Article, ...]
-
-
-@dataclass(frozen=True)
-class Duplicate:
-    name: str  # as given; "NAME line N" for a JSONL line
-    title: str
-    duplicate_of: str  # id of the article already in the corpus (or earlier in the same batch)
-    duplicate_of_title: str
+SHOWN = 20  # articles listed one by one in a report; beyond that, counted
 
 
 @dataclass(frozen=True)
 class Refused:
+    name: str  # the file, or "FILE line N"
+    reason: str  # names it and says why
+
+
+@dataclass(frozen=True)
+class Duplicate:
     name: str
-    reason: str  # names the file and says why
+    title: str
+    duplicate_of: str  # id of the article already in the collection
+    duplicate_of_title: str
 
 
 @dataclass
-class _Report:
-    """What a change to the collection did; a refused input means nothing was written."""
-
+class AddReport:
     refused: list[Refused] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)  # unreadable files already in the folder
-    index: object | None = None  # the updated store, when anything was written
+    duplicates: list[Duplicate] = field(default_factory=list)
+    added: list[tuple[Article, str]] = field(default_factory=list)  # (article, origin), the first SHOWN
+    added_count: int = 0
+    passages: int = 0
+    resumed: list[tuple[str, int]] = field(default_factory=list)  # (source, lines already committed)
+    strict: bool = False
 
     @property
     def ok(self) -> bool:
@@ -64,216 +57,195 @@ class _Report:
 
     @property
     def changed(self) -> bool:
-        return bool(self._done())
+        return self.added_count > 0
 
     def messages(self) -> list[tuple[str, str]]:
         """(level, text) lines for people: level is "success", "warning" or "error"."""
-        out = self._done_messages() + [("error", f"refused {self._refusal(r)}") for r in self.refused]
-        if self.refused:
-            out.append(("error", self._nothing_done))
-        return out
-
-    _nothing_done = "nothing was changed"
-
-    def _done(self) -> list:
-        raise NotImplementedError
-
-    def _done_messages(self) -> list[tuple[str, str]]:
-        raise NotImplementedError
-
-    def _refusal(self, r: Refused) -> str:
-        return f"{r.name}: {r.reason}"
-
-
-@dataclass
-class AddReport(_Report):
-    added: list[AddedFile] = field(default_factory=list)
-    duplicates: list[Duplicate] = field(default_factory=list)
-    _nothing_done = "nothing was added: fix or leave out the refused files and try again"
-
-    def _done(self) -> list:
-        return self.added
-
-    def _done_messages(self) -> list[tuple[str, str]]:
-        out = []
-        for added in self.added:
-            renamed = f" as {added.file}" if added.file != added.name else ""
-            for a in added.articles:
-                out.append(("success", f"added {a.id} from {added.name}{renamed}: {a.title}"))
-        for d in self.duplicates:
+        out = [("success", f"resuming {name} after line {line:,} (committed by an earlier run)") for name, line in self.resumed]
+        for article, origin in self.added:
+            shown = f" from {origin}" if origin and origin != article.id else ""
+            out.append(("success", f"added {article.id}{shown}: {article.title}"))
+        if self.added_count > len(self.added):
+            out.append(("success", f"… {self.added_count:,} articles added in all ({self.passages:,} passages)"))
+        for d in self.duplicates[:SHOWN]:
             out.append(("warning", f"skipped {d.name}: same text as article {d.duplicate_of} ({d.duplicate_of_title})"))
+        if len(self.duplicates) > SHOWN:
+            out.append(("warning", f"… {len(self.duplicates):,} duplicates skipped in all"))
+        out += [("error", f"refused {r.reason}") for r in self.refused]
+        if self.refused and (self.strict or not self.added_count):
+            out.append(("error", "nothing was added: fix or leave out the refused files and try again"))
+        elif self.refused:
+            out.append(("error", f"{len(self.refused):,} refused; the rest was added"))
         return out
 
-    def _refusal(self, r: Refused) -> str:
-        return r.reason  # names the file already
-
-
-@dataclass(frozen=True)
-class RemovedArticle:
-    article_id: str
-    title: str
-    file: str
-    file_deleted: bool  # False: the article was one line of a JSONL file that is still there
-
 
 @dataclass
-class RemoveReport(_Report):
-    removed: list[RemovedArticle] = field(default_factory=list)
-    _nothing_done = "nothing was removed"
+class RemoveReport:
+    refused: list[Refused] = field(default_factory=list)
+    removed: list[Article] = field(default_factory=list)
 
-    def _done(self) -> list:
-        return self.removed
+    @property
+    def ok(self) -> bool:
+        return not self.refused
 
-    def _done_messages(self) -> list[tuple[str, str]]:
-        return [
-            ("success", f"removed {r.article_id}: {r.title} "
-             f"({f'deleted {r.file}' if r.file_deleted else f'its line removed from {r.file}'})")
-            for r in self.removed
-        ]
+    @property
+    def changed(self) -> bool:
+        return bool(self.removed)
+
+    def messages(self) -> list[tuple[str, str]]:
+        out = [("success", f"removed {a.id}: {a.title}") for a in self.removed]
+        out += [("error", f"refused {r.name}: {r.reason}") for r in self.refused]
+        if self.refused:
+            out.append(("error", "nothing was removed"))
+        return out
 
 
-@dataclass
-class _Write:
-    name: str
-    target: str
-    data: bytes
-    articles: tuple[Article, ...]
+def open_collection(settings: Settings, embedder=None, show_progress: bool = False) -> PassageStore:
+    """The collection the settings name; a new one starts with the seed articles (`settings.seeds_dir`)."""
+    embedder = embedder or _embedder(settings)
+    store = open_store(settings, embedder, show_progress)
+    # Generation 0: nothing was ever committed (a crash while seeding leaves it there too).
+    if store.generation() == 0 and str(settings.seeds_dir) not in ("", ".") and settings.seeds_dir.is_dir():
+        report = add_articles(settings, sources_in([settings.seeds_dir])[0], store, embedder)
+        log.info("new collection in %s: %d seed articles from %s", settings.index_dir, report.added_count, settings.seeds_dir)
+    return store
 
 
 def add_articles(
     settings: Settings,
-    files: Sequence[tuple[str, bytes]],
+    sources: Sequence[Source],
+    store: PassageStore | None = None,
     embedder=None,
+    strict: bool = False,
     show_progress: bool = False,
-    refused: Iterable[Refused] = (),
+    problems: Iterable[Item] = (),
 ) -> AddReport:
-    """Check every (name, bytes) upload, write the new articles into `settings.corpus_dir` and update
-    the index. `refused`: uploads the caller already turned down (say, unreadable paths); like any
-    refusal they mean nothing is written."""
-    report = AddReport(refused=list(refused))
-    with _lock:
-        folder = prepare_corpus(settings)
-        existing, report.skipped = scan_corpus(folder) if folder.is_dir() else ([], [])
-        known: dict[str, Article] = {content_key(a.title, a.text): a for f in existing for a in f.articles}
-        taken = {p.stem.casefold() for p in folder.iterdir()} if folder.is_dir() else set()
-        writes: list[_Write] = []
-        for name, data in files:
-            shown, target = display_name(name), None
-            try:
-                target = safe_file_name(name, taken)
-                write = _plan(shown, target, bytes(data), known, report.duplicates)
-            except ArticleError as err:
-                report.refused.append(Refused(shown, _named(str(err), target or shown, shown)))
-                continue
-            if write is not None:
-                writes.append(write)
-        if report.refused or not writes:
+    """Add the articles of `sources` (see the module docstring). `problems`: entries the caller already
+    found unreadable (a missing path), reported like any bad entry."""
+    embedder = embedder or _embedder(settings)
+    store = store or open_collection(settings, embedder)
+    report = AddReport(refused=[Refused(p.where, p.error) for p in problems], strict=strict)
+    if strict:  # a first pass reads everything; nothing is written if anything is bad
+        report.refused += [Refused(i.where, i.error) for s in sources for i in items(s) if i.article is None]
+        if report.refused:
             return report
-
-        folder.mkdir(parents=True, exist_ok=True)
-        _atomic_write_all(folder, [(w.target, w.data) for w in writes])
-        report.added = [AddedFile(w.name, w.target, w.articles) for w in writes]
-        report.index, report.skipped = _refresh_index(settings, embedder, show_progress)
+    with _Progress(sources, show_progress) as progress:
+        for source in sources:
+            _add_source(source, store, embedder, settings, report, progress)
     return report
 
 
-def remove_articles(settings: Settings, article_ids: Sequence[str], embedder=None, show_progress: bool = False) -> RemoveReport:
-    """Remove articles by id: a single-article file is deleted, a JSONL file is rewritten without the
-    article's line (deleted when no line is left). An unknown id means nothing is removed."""
-    report = RemoveReport()
-    with _lock:
-        files, _ = scan_corpus(prepare_corpus(settings))
-        owner: dict[str, tuple[CorpusFile, Article]] = {a.id: (f, a) for f in files for a in f.articles}
-        wanted = list(dict.fromkeys(article_ids))
-        report.refused = [Refused(i, f"no such article in {settings.corpus_dir}") for i in wanted if i not in owner]
-        if report.refused or not wanted:
-            return report
-
-        by_file: dict[Path, set[str]] = {}
-        for article_id in wanted:
-            by_file.setdefault(owner[article_id][0].path, set()).add(article_id)
-        rewrites: list[tuple[str, bytes]] = []
-        deletes: list[Path] = []
-        for path, ids in by_file.items():
-            if path.suffix.lower() != ".jsonl":
-                deletes.append(path)
-                continue
-            text = decode_article_bytes(path.read_bytes(), path.name)
-            # Bad lines stay as they were (still reported when the corpus loads); only the removed go.
-            kept = [line.raw for line in parse_jsonl(text, path.name, path.stem) if line.article is None or line.article.id not in ids]
-            if kept:
-                rewrites.append((path.name, ("\n".join(kept) + "\n").encode("utf-8")))
-            else:
-                deletes.append(path)
-        for article_id in wanted:
-            path = owner[article_id][0].path
-            report.removed.append(RemovedArticle(article_id, owner[article_id][1].title, path.name, path in deletes))
-
-        _atomic_write_all(settings.corpus_dir, rewrites)
-        for path in deletes:
-            path.unlink()
-        report.index, report.skipped = _refresh_index(settings, embedder, show_progress)
-    return report
-
-
-def _plan(shown: str, target: str, data: bytes, known: dict[str, Article], duplicates: list[Duplicate]) -> _Write | None:
-    """What to write for one upload (None: nothing new in it); `known` gains its articles."""
-    stem = Path(target).stem
-    articles = articles_from_bytes(data, target, stem=stem)  # raises ArticleError: refused
-    lines = []
-    if target.endswith(".jsonl"):
-        lines = [line for line in parse_jsonl(decode_article_bytes(data, target), target, stem) if line.article]
-    new, new_lines = [], []
-    for i, article in enumerate(articles):
-        key = content_key(article.title, article.text)
-        where = f"{shown} line {lines[i].line_no}" if lines else shown
-        if key in known:
-            duplicates.append(Duplicate(where, article.title, known[key].id, known[key].title))
+def _add_source(source: Source, store: PassageStore, embedder, settings: Settings, report: AddReport, progress) -> None:
+    key = source.key()
+    start = store.checkpoint(key) if key else None
+    if start is not None:
+        report.resumed.append((source.name, start.line))
+        progress.skip(start.offset)
+    batch: list[Item] = []
+    last = start
+    for item in items(source, *((start.offset, start.line) if start else ())):
+        if key and item.offset:
+            last = Checkpoint(key, item.offset, item.line)
+        if item.article is None:
+            report.refused.append(Refused(item.where, item.error))
             continue
-        known[key] = article
-        new.append(article)
-        if lines:
-            new_lines.append(lines[i].raw)
-    if not new:
-        return None
-    if lines and len(new) < len(articles):  # leave the duplicate lines out of the file that is written
-        data = ("\n".join(new_lines) + "\n").encode("utf-8")
-    return _Write(shown, target, data, tuple(new))
+        batch.append(item)
+        if len(batch) >= settings.ingest_batch:
+            _write(batch, last, store, embedder, settings, report, progress)
+            batch = []
+    if batch or (last is not None and last != start):
+        _write(batch, last, store, embedder, settings, report, progress)
+    progress.done_with(source)
 
 
-def _named(reason: str, used: str, shown: str) -> str:
-    """Error messages name the file as the user gave it, not the safe name it would have been saved as."""
-    return shown + reason[len(used) :] if reason.startswith(used) else reason
+def _write(batch: list[Item], checkpoint: Checkpoint | None, store: PassageStore, embedder, settings: Settings,
+           report: AddReport, progress) -> None:
+    """One transaction: the batch's new articles, chunked and embedded, and how far the source got."""
+    keys = {id(i): content_key(i.article.title, i.article.text) for i in batch}
+    stored = store.stored(keys.values())
+    fresh: dict[str, Item] = {}
+    for item in batch:  # already stored, or twice in this batch: not embedded at all
+        twin = stored.get(keys[id(item)]) or (fresh[keys[id(item)]].article if keys[id(item)] in fresh else None)
+        if twin is not None:
+            report.duplicates.append(Duplicate(item.where, item.article.title, twin.id, twin.title))
+        else:
+            fresh[keys[id(item)]] = item
+    new: list[NewArticle] = []
+    for n in prepare([(i.article, i.where) for i in fresh.values()], embedder, settings):
+        if n.passages:
+            new.append(n)
+        else:
+            report.refused.append(Refused(n.origin, f"{n.origin}: no text to index after the title"))
+    written = store.write(Change(add=new, checkpoint=checkpoint, note=", ".join(sorted({i.where.split(" line ")[0] for i in batch}))))
+    raced = {id(n) for n, _ in written.duplicates}
+    for n, twin in written.duplicates:  # added by another writer since the check above
+        report.duplicates.append(Duplicate(n.origin, n.article.title, twin.id, twin.title))
+    stored_new = [n for n in new if id(n) not in raced]  # in the order `write` added them
+    for n, article in zip(stored_new, written.added):
+        if len(report.added) < SHOWN:
+            report.added.append((article, n.origin))
+    report.added_count += len(written.added)
+    report.passages += sum(len(n.passages) for n in stored_new)
+    progress.advance(checkpoint, len(written.added), report)
 
 
-def _atomic_write_all(folder: Path, payloads: list[tuple[str, bytes]]) -> None:
-    """Write every payload to a hidden temporary file first (load_corpus ignores those), then swap
-    them in; a failure before the swap leaves the folder as it was."""
-    temps = []
-    try:
-        for name, data in payloads:
-            target = folder / name
-            if target.resolve().parent != folder.resolve():  # safe_file_name makes this impossible
-                raise ArticleError(f"{name}: not a plain file name inside {folder}")
-            tmp = folder / f".{name}.{uuid.uuid4().hex[:8]}.tmp"
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            temps.append((tmp, target))
-    except BaseException:
-        for tmp, _ in temps:
-            tmp.unlink(missing_ok=True)
-        raise
-    for tmp, target in temps:
-        os.replace(tmp, target)
+def remove_articles(settings: Settings, article_ids: Sequence[str], store: PassageStore | None = None,
+                    embedder=None) -> RemoveReport:
+    """Remove articles by id, in one transaction; an unknown id means nothing is removed."""
+    store = store or open_collection(settings, embedder)
+    report = RemoveReport()
+    if not article_ids:
+        return report
+    written = store.write(Change(remove=list(article_ids), note="removed"))
+    report.refused = [Refused(i, "no such article in the collection") for i in written.missing]
+    report.removed = list(written.removed)
+    return report
 
 
-def _refresh_index(settings: Settings, embedder, show_progress: bool):
-    from qa.store.indexing import open_store
+def _embedder(settings: Settings):
+    from qa.embedding.embedder import Embedder
 
-    if embedder is None:
-        from qa.embedding.embedder import Embedder
+    return Embedder.from_settings(settings)
 
-        embedder = Embedder.from_settings(settings)
-    return open_store(settings, embedder, show_progress)
+
+class _Progress:
+    """A progress bar over the bytes of all sources, with articles/s and passages/s beside the ETA."""
+
+    def __init__(self, sources: Sequence[Source], show: bool) -> None:
+        self.show, self.started = show, time.monotonic()
+        self.bar = None
+        if show:
+            from tqdm.auto import tqdm
+
+            total = sum(s.size() for s in sources)
+            self.bar = tqdm(total=total, unit="B", unit_scale=True, desc="Adding", dynamic_ncols=True)
+        self.position = 0
+        self.source_start = 0
+
+    def __enter__(self) -> "_Progress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def skip(self, offset: int) -> None:
+        self._to(self.source_start + offset)
+
+    def advance(self, checkpoint: Checkpoint | None, added: int, report: AddReport) -> None:
+        if self.bar is None:
+            return
+        if checkpoint is not None:
+            self._to(self.source_start + checkpoint.offset)
+        seconds = max(time.monotonic() - self.started, 1e-9)
+        self.bar.set_postfix_str(f"{report.added_count:,} articles ({report.added_count / seconds:.1f}/s), "
+                                 f"{report.passages:,} passages ({report.passages / seconds:.1f}/s)")
+
+    def done_with(self, source: Source) -> None:
+        self.source_start += source.size()
+        self._to(self.source_start)
+
+    def _to(self, position: int) -> None:
+        if self.bar is not None and position > self.position:
+            self.bar.update(position - self.position)
+        self.position = max(self.position, position)

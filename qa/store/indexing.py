@@ -1,127 +1,99 @@
-"""Keeping a store in step with a corpus: what changed, chunking and embedding only that, the update.
+"""From articles to what a store holds: chunking and embedding, and opening the store the settings name.
 
 The same for every store: a store only persists what it is given (`qa.store.base.PassageStore`).
-`open_store` is what the chat, the CLI and evaluation call: the stored index if it is current, brought up
-to date when only the articles changed, rebuilt when it is from another model or corrupt.
+`open_store` is what the chat, the CLI and evaluation call: the collection as stored, re-chunked and
+re-embedded first when it was made with another embedder or other passage sizes.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
-import time
-from dataclasses import dataclass, replace
-from typing import Sequence
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
 from qa.embedding.embedder import Embedder
 from qa.ingest.chunking import chunk_article, token_counter
-from qa.ingest.corpus import Skipped, fingerprint, load_corpus, prepare_corpus
+from qa.ingest.formats import content_key
 from qa.schema import Article
 from qa.settings import Settings
-from qa.store.base import Manifest, PassageStore, StoreUnusable, embedding_text
+from qa.store.base import Change, Manifest, NewArticle, StoreUnusable, embedding_text
 from qa.store.local import LocalStore
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class IndexUpdate:
-    """What `sync` did, by article id."""
-
-    added: tuple[str, ...]
-    changed: tuple[str, ...]  # same id, new title or text: embedded again
-    removed: tuple[str, ...]
-    kept: tuple[str, ...]
-    embedded_passages: int
-
-    def summary(self) -> str:
-        return (f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed, "
-                f"{len(self.kept)} kept ({self.embedded_passages} passages embedded)")
-
-
-def wanted_manifest(settings: Settings, embedder: Embedder, articles: Sequence[Article]) -> Manifest:
+def wanted_manifest(settings: Settings, embedder: Embedder) -> Manifest:
     return Manifest(
         embedder=embedder.identity,
         dimension=embedder.dimension,
         passage_tokens=settings.passage_tokens,
         passage_overlap_tokens=settings.passage_overlap_tokens,
-        corpus_fingerprint=fingerprint(list(articles)),
     )
 
 
-def sync(store: PassageStore, articles: Sequence[Article], embedder: Embedder, settings: Settings,
-         show_progress: bool = False) -> IndexUpdate:
-    """Bring `store` to hold exactly `articles`: the passages and vectors a full build would give, in the
-    same order, with only new or changed articles chunked and embedded. The store must be of the same
-    identity (embedder, chunking, format) as `settings` and `embedder` build; the caller checks."""
-    from tqdm.auto import tqdm
-
-    stored = store.articles
-    reuse = {a.id for a in articles if a.id in stored and (stored[a.id].title, stored[a.id].text) == (a.title, a.text)}
-    new = [a for a in articles if a.id not in reuse]
+def prepare(
+    articles: Sequence[tuple[Article, str]], embedder: Embedder, settings: Settings, show_progress: bool = False,
+    key: Callable[[Article], str] | None = None,
+) -> list[NewArticle]:
+    """(article, origin) pairs chunked into passages and embedded, ready for `PassageStore.write`.
+    `key` says when two articles are the same one; by default, the same title and text."""
+    key = key or (lambda a: content_key(a.title, a.text))
     count = token_counter(embedder.tokenizer)
-    chunks = {
-        a.id: chunk_article(a, count, settings.passage_tokens, settings.passage_overlap_tokens)
-        for a in tqdm(new, desc="Chunking new articles", unit="article", disable=not show_progress or not new)
-    }
-    texts = [embedding_text(a, p) for a in new for p in chunks[a.id]]
+    chunks = [chunk_article(a, count, settings.passage_tokens, settings.passage_overlap_tokens) for a, _ in articles]
+    texts = [embedding_text(a, p) for (a, _), passages in zip(articles, chunks) for p in passages]
     vectors = embedder.encode(texts, show_progress) if texts else np.zeros((0, embedder.dimension), np.float32)
-    fresh, cursor = {}, 0
-    for a in new:
-        fresh[a.id] = (chunks[a.id], vectors[cursor : cursor + len(chunks[a.id])])
-        cursor += len(chunks[a.id])
-    ids = {a.id for a in articles}
-    update = IndexUpdate(
-        added=tuple(a.id for a in new if a.id not in stored),
-        changed=tuple(a.id for a in new if a.id in stored),
-        removed=tuple(sorted(i for i in stored if i not in ids)),
-        kept=tuple(a.id for a in articles if a.id in reuse),
-        embedded_passages=len(texts),
-    )
-    now = time.strftime("%Y-%m-%dT%H:%M:%S")
-    manifest = replace(
-        wanted_manifest(settings, embedder, articles),
-        articles=len(articles),
-        passages=sum(len(store.article_passages(i)) for i in reuse) + len(texts),
-        built_at=store.manifest.built_at or now,
-        updated_at=now if store.manifest.built_at else "",
-        last_update={"added": len(update.added), "changed": len(update.changed),
-                     "removed": len(update.removed), "kept": len(update.kept)},
-    )
-    store.update(articles, fresh, manifest)
-    return update
+    out, cursor = [], 0
+    for (article, origin), passages in zip(articles, chunks):
+        out.append(NewArticle(article, origin, key(article), passages, vectors[cursor : cursor + len(passages)]))
+        cursor += len(passages)
+    return out
 
 
-def build_store(articles: Sequence[Article], embedder: Embedder, settings: Settings, show_progress: bool = False,
-                folder=None) -> LocalStore:
-    """A local store holding `articles` (in memory unless `folder` is given; nothing written until commit)."""
-    store = empty_store(settings, embedder, folder)
-    sync(store, articles, embedder, settings, show_progress)
+def open_store(settings: Settings, embedder: Embedder, show_progress: bool = False) -> LocalStore:
+    """The collection in `settings.index_dir` (created empty if there is none), made with `embedder`."""
+    wanted = wanted_manifest(settings, embedder)
+    store = LocalStore.open(settings.index_dir, wanted, settings.snapshot_every)
+    differs = store.manifest.differs_from(wanted)
+    if differs:
+        if store.read_only:
+            raise StoreUnusable(f"the collection in {settings.index_dir} was indexed with another {', '.join(differs)} "
+                                "and is read-only, so it cannot be indexed again: use the settings it was made with")
+        log.warning("the collection in %s was indexed with another %s: indexing its %d articles again",
+                    settings.index_dir, ", ".join(differs), store.article_count())
+        reindex(store, embedder, settings, show_progress)
     return store
 
 
-def empty_store(settings: Settings, embedder: Embedder, folder=None) -> LocalStore:
-    manifest = replace(wanted_manifest(settings, embedder, []), corpus_fingerprint="")
-    return LocalStore.empty(manifest, folder, bm25_k1=settings.bm25_k1, bm25_b=settings.bm25_b)
+def reindex(store: LocalStore, embedder: Embedder, settings: Settings, show_progress: bool = False,
+            batch: int = 256) -> None:
+    """Chunk and embed every stored article again, as `settings` and `embedder` say (one transaction)."""
+    from tqdm.auto import tqdm
+
+    def batches() -> Iterator[list[NewArticle]]:
+        ids = store.article_ids()  # read inside the rebuild's transaction: no article comes or goes meanwhile
+        with tqdm(total=len(ids), desc="Indexing again", unit="article", disable=not show_progress) as bar:
+            for i in range(0, len(ids), batch):
+                articles = [store.article(article_id) for article_id in ids[i : i + batch]]
+                yield prepare([(a, "") for a in articles], embedder, settings)
+                bar.update(len(articles))
+
+    store.rebuild(wanted_manifest(settings, embedder), batches())
 
 
-def open_store(settings: Settings, embedder: Embedder, show_progress: bool = False) -> tuple[LocalStore, list[Skipped]]:
-    """The store for `settings.corpus_dir`: the stored one if it is current, else updated or rebuilt."""
-    articles, skipped = load_corpus(prepare_corpus(settings))
-    wanted = wanted_manifest(settings, embedder, articles)
-    try:
-        store = LocalStore.load(settings.index_dir, bm25_k1=settings.bm25_k1, bm25_b=settings.bm25_b)
-        differs = store.manifest.differs_from(wanted)
-        if differs and differs != ["corpus_fingerprint"]:
-            raise StoreUnusable(f"index at {settings.index_dir} is stale ({', '.join(differs)} changed)")
-        if not differs:
-            return store, skipped
-        log.warning("index at %s is stale (the articles changed): updating it", settings.index_dir)
-    except StoreUnusable as why:
-        log.warning("%s: rebuilding", why)
-        store = empty_store(settings, embedder, settings.index_dir)
-    update = sync(store, articles, embedder, settings, show_progress)
-    store.commit()
-    log.info("index at %s: %s", settings.index_dir, update.summary())
-    return store, skipped
+def build_store(articles: Sequence[Article], embedder: Embedder, settings: Settings, show_progress: bool = False,
+                folder: Path | None = None) -> LocalStore:
+    """A store holding exactly `articles` under their own ids (evaluation corpora), in `folder` or in a
+    temporary folder removed when the process ends."""
+    if folder is None:
+        folder = Path(tempfile.mkdtemp(prefix="article-qa-store-"))
+        atexit.register(shutil.rmtree, folder, True)
+    store = LocalStore.open(folder, wanted_manifest(settings, embedder), settings.snapshot_every)
+    # Keyed by id, not content: two paragraphs with the same text are still two articles to evaluate.
+    new = prepare([(a, a.source or a.id) for a in articles], embedder, settings, show_progress, key=lambda a: f"id:{a.id}")
+    store.write(Change(add=new, note="evaluation corpus"))
+    return store

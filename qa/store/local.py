@@ -1,173 +1,525 @@
-"""The local store: a FAISS inner-product index over unit vectors, the passages and the articles as files
-in one folder, and BM25 (bm25s) built from the passages when first asked.
+"""The local store: one folder holding an SQLite database (the collection) and FAISS snapshots.
 
-Every file's checksum is recorded in the manifest, which is written last; a folder whose files do not
-match it is unusable (and rebuilt by `qa.store.indexing`), never half-read.
+Why SQLite: it gives what a collection on one machine needs without a server. A change is one
+transaction, all or nothing after a crash at any instruction (its journal, not ours); writers in any
+number of processes serialise on its lock, so duplicate and id checks made inside the transaction
+hold under races; readers never wait for a writer and never see half a change (WAL mode); and its FTS5
+extension is a BM25 keyword index updated in the same transaction as the passages it indexes.
+
+What is where:
+- `articles`, `passages` (text, character offsets, the vector as float32 bytes), `keywords` (FTS5 over
+  title + passage text, rowid = passage key): the collection.
+- `meta`: the manifest (what the vectors were made with), the committed generation, counts, and which
+  vector snapshot file holds the dense index as of which generation.
+- `removed`: the keys of passages deleted, by generation, so a dense index from an older generation can
+  catch up (triggers keep it and `keywords` in step with `passages`).
+- `commits`: one line per change; `sources`: how far each bulk ingest has committed.
+
+The dense index lives in memory (`qa.store.vectors`): loaded from the newest snapshot plus the passages
+added or removed since, and caught up by `refresh` with only what changed. Keys are never reused
+(AUTOINCREMENT), so "remove these keys, add those" is exact whatever generation an index is at.
 """
 
 from __future__ import annotations
 
-import hashlib
+import fcntl
 import json
+import logging
 import os
-from dataclasses import asdict, dataclass
-from functools import cached_property
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterable, Iterator, Sequence
 
-import faiss
 import numpy as np
 
 from qa.schema import Article, Passage
-from qa.store.base import Hit, Manifest, StoreUnusable, embedding_text
-from qa.text import english_stemmer
+from qa.store.base import (
+    ArticleEntry, Change, Checkpoint, Hit, Manifest, NewArticle, StoreReadOnly, StoreUnusable, Written, embedding_text,
+)
+from qa.store.keywords import TOKENIZER, match_expression
+from qa.store.vectors import VectorIndex, from_blobs, to_blob
 
-FILES = ("vectors.faiss", "passages.jsonl", "articles.jsonl")
+log = logging.getLogger(__name__)
+
+DATABASE = "collection.sqlite"
+LOCK = ".lock"  # held (flock) while a snapshot is written or leftovers are cleaned
+BUSY_TIMEOUT_S = 600  # a writer waits this long for another one (a rebuild of a large collection)
+_BATCH = 5000  # rows fetched or bound per statement
+
+SCHEMA = f"""
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE articles (
+    key INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    content_key TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL, text TEXT NOT NULL, source TEXT NOT NULL, date TEXT NOT NULL, url TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    generation INTEGER NOT NULL
+);
+CREATE TABLE passages (
+    key INTEGER PRIMARY KEY AUTOINCREMENT,
+    article INTEGER NOT NULL REFERENCES articles(key) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    text TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, runs TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    generation INTEGER NOT NULL
+);
+CREATE INDEX passages_by_article ON passages(article, position);
+CREATE INDEX passages_by_generation ON passages(generation);
+CREATE TABLE removed (passage INTEGER PRIMARY KEY, generation INTEGER NOT NULL);
+CREATE INDEX removed_by_generation ON removed(generation);
+CREATE VIRTUAL TABLE keywords USING fts5(body, tokenize='{TOKENIZER}');
+CREATE TRIGGER passage_removed AFTER DELETE ON passages BEGIN
+    INSERT OR REPLACE INTO removed VALUES (old.key, (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'));
+    DELETE FROM keywords WHERE rowid = old.key;
+END;
+CREATE TABLE commits (generation INTEGER PRIMARY KEY, at TEXT NOT NULL, added INTEGER NOT NULL,
+                      removed INTEGER NOT NULL, note TEXT NOT NULL);
+CREATE TABLE sources (source TEXT PRIMARY KEY, "offset" INTEGER NOT NULL, line INTEGER NOT NULL,
+                      generation INTEGER NOT NULL);
+"""
+
+_ARTICLE_COLUMNS = "id, title, text, source, date, url"
+_PASSAGE_COLUMNS = 'p.key, a.id, p.position, p.text, p.start, p."end", p.runs'
 
 
-@dataclass
 class LocalStore:
-    manifest: Manifest
-    articles: dict[str, Article]
-    passages: list[Passage]
-    vectors: faiss.Index
-    folder: Path | None = None  # None: in memory only (evaluation corpora)
-    bm25_k1: float = 0.9
-    bm25_b: float = 0.4
+    """The collection in `folder` (see the module docstring). Open with `LocalStore.open`."""
+
+    def __init__(self, folder: Path, read_only: bool, snapshot_every: int) -> None:
+        self.folder = Path(folder)
+        self.read_only = read_only
+        self.snapshot_every = snapshot_every
+        self.created = False  # True when `open` made a new, empty collection
+        self._local = threading.local()  # one connection per thread
+        self._connections: list[sqlite3.Connection] = []
+        # The chat answers from several threads: the in-memory index is changed and searched under this.
+        self._lock = threading.RLock()
+        self._generation = 0
+        self._vectors: VectorIndex | None = None
+        self.manifest: Manifest | None = None
+
+    # --- opening -----------------------------------------------------------------------------------
 
     @classmethod
-    def empty(cls, manifest: Manifest, folder: Path | None = None, **options) -> "LocalStore":
-        return cls(manifest, {}, [], faiss.IndexFlatIP(manifest.dimension), folder, **options)
+    def open(cls, folder: Path, manifest: Manifest, snapshot_every: int = 20_000) -> "LocalStore":
+        """The collection in `folder`, created (empty, with `manifest`) if there is none. Its
+        `manifest` is the stored one, which may differ from the one given: the caller decides."""
+        folder = Path(folder)
+        path = folder / DATABASE
+        if not path.exists():
+            if folder.exists() and not os.access(folder, os.W_OK):
+                raise StoreUnusable(f"there is no collection in {folder}, and the folder is read-only")
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise StoreUnusable(f"cannot create a collection in {folder}: {err.strerror or err}") from err
+        read_only = path.exists() and not (os.access(folder, os.W_OK) and os.access(path, os.W_OK))
+        store = cls(folder, read_only, snapshot_every)
+        try:
+            if not read_only:
+                with store._folder_lock(wait=True):
+                    store.created = store._create(manifest)
+                    store._clean_leftovers()
+            store._load()
+        except sqlite3.DatabaseError as err:
+            store.close()
+            raise StoreUnusable(f"the collection database {path} is damaged or not a collection ({err})") from err
+        return store
 
-    # --- reading ---------------------------------------------------------------------------------
+    def _create(self, manifest: Manifest) -> bool:
+        """Make the database if it does not exist (under the folder lock, so two processes cannot)."""
+        path = self.folder / DATABASE
+        if path.exists():
+            return False
+        tmp = self.folder / f".{DATABASE}.new"
+        tmp.unlink(missing_ok=True)
+        db = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            db.executescript(SCHEMA)
+            values = {"manifest": json.dumps(manifest.to_dict()), "generation": "0", "articles": "0", "passages": "0",
+                      "pruned_through": "0", "created_at": _now()}
+            db.executemany("INSERT INTO meta VALUES (?, ?)", list(values.items()))
+            db.execute("PRAGMA journal_mode=WAL")
+        finally:
+            db.close()
+        os.replace(tmp, path)  # whole or not at all: a crash leaves only the .new file, cleaned next time
+        return True
+
+    def _clean_leftovers(self) -> None:
+        """Temporary files and snapshots nothing refers to, left by a crash (under the folder lock)."""
+        current = self._meta(self._conn()).get("snapshot")
+        keep = json.loads(current)["file"] if current else None
+        for p in self.folder.iterdir():
+            stray_temp = p.name.startswith(".") and p.name.endswith((".tmp", ".new"))
+            old_snapshot = p.name.startswith("vectors-") and p.name.endswith(".faiss") and p.name != keep
+            if stray_temp or old_snapshot:
+                log.info("removing %s, left over from an earlier run", p)
+                p.unlink(missing_ok=True)
+
+    def _load(self) -> None:
+        """The dense index from the newest snapshot and the changes since (or from every vector)."""
+        db = self._conn()
+        with self._reading(db):
+            meta = self._meta(db)
+            manifest = Manifest.from_dict(json.loads(meta["manifest"]))
+            generation = int(meta["generation"])
+            vectors, since = None, 0
+            if meta.get("snapshot"):
+                snap = json.loads(meta["snapshot"])
+                vectors = VectorIndex.load(self.folder / snap["file"], manifest.dimension, snap["count"], snap["bytes"])
+                if vectors is None:
+                    log.warning("vector snapshot %s is missing or damaged: reading every vector from the database",
+                                self.folder / snap["file"])
+                else:
+                    since = snap["generation"]
+            vectors = vectors or VectorIndex(manifest.dimension)
+            self._catch_up(db, vectors, since)
+        with self._lock:
+            self.manifest, self._vectors, self._generation = manifest, vectors, generation
+
+    def _catch_up(self, db: sqlite3.Connection, vectors: VectorIndex, since: int) -> None:
+        """Apply every change after generation `since` to `vectors` (inside the caller's read transaction)."""
+        gone = [k for (k,) in db.execute("SELECT passage FROM removed WHERE generation > ?", (since,))]
+        vectors.remove(gone)
+        rows = db.execute("SELECT key, vector FROM passages WHERE generation > ? ORDER BY key", (since,))
+        while batch := rows.fetchmany(_BATCH):
+            vectors.remove([k for k, _ in batch])  # a rebuilt passage keeps no old vector
+            vectors.add([k for k, _ in batch], from_blobs([v for _, v in batch], vectors.dimension))
+
+    # --- connections and locks ---------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            path = (self.folder / DATABASE).resolve()
+            # A read-only folder cannot hold WAL's shared-memory file: read it as immutable then.
+            modes = ["mode=ro", "immutable=1"] if self.read_only else ["mode=rw"]
+            for n, mode in enumerate(modes):
+                try:
+                    db = sqlite3.connect(f"file:{path}?{mode}", uri=True, isolation_level=None,
+                                         timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+                    db.execute("SELECT 1 FROM meta LIMIT 1")
+                    break
+                except sqlite3.OperationalError:
+                    if n == len(modes) - 1:
+                        raise
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA synchronous=FULL")  # a commit that was reported survives a power cut too
+            self._local.db = db
+            self._connections.append(db)
+        return db
+
+    def close(self) -> None:
+        for db in self._connections:
+            db.close()
+        self._connections.clear()
+        self._local = threading.local()
+
+    @contextmanager
+    def _reading(self, db: sqlite3.Connection) -> Iterator[None]:
+        """One consistent snapshot of the database for the statements inside."""
+        db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            db.execute("COMMIT")
+
+    @contextmanager
+    def _folder_lock(self, wait: bool) -> Iterator[bool]:
+        """A cross-process lock on the folder (released by the kernel if the holder dies)."""
+        with open(self.folder / LOCK, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @staticmethod
+    def _meta(db: sqlite3.Connection) -> dict[str, str]:
+        return dict(db.execute("SELECT key, value FROM meta"))
+
+    # --- reading -----------------------------------------------------------------------------------
+
+    def generation(self) -> int:
+        return self._generation
+
+    def refresh(self) -> bool:
+        db = self._conn()
+        with self._lock:
+            with self._reading(db):
+                meta = self._meta(db)
+                generation = int(meta["generation"])
+                if generation == self._generation:
+                    return False
+                stored = Manifest.from_dict(json.loads(meta["manifest"]))
+                behind = self._generation < int(meta["pruned_through"]) or stored != self.manifest
+                if not behind:
+                    self._catch_up(db, self._vectors, self._generation)
+                    self._generation = generation
+                    return True
+            self._load()  # too far behind to catch up (or rebuilt with another model): start again
+            return True
 
     def article(self, article_id: str) -> Article:
-        return self.articles[article_id]
+        row = self._conn().execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)).fetchone()
+        if row is None:
+            raise KeyError(article_id)
+        return Article(*row)
 
-    def article_passages(self, article_id: str) -> list[Passage]:
-        return self._by_article.get(article_id, [])
+    def entries(self, limit: int | None = None) -> list[ArticleEntry]:
+        rows = self._conn().execute("SELECT id, title, origin FROM articles ORDER BY key LIMIT ?", (limit or -1,))
+        return [ArticleEntry(*row) for row in rows]
+
+    def article_count(self) -> int:
+        return int(self._meta_value("articles"))
 
     def passage_count(self) -> int:
-        return len(self.passages)
+        return int(self._meta_value("passages"))
 
-    @cached_property
-    def _by_article(self) -> dict[str, list[Passage]]:
-        by_article: dict[str, list[Passage]] = {}
-        for p in self.passages:
-            by_article.setdefault(p.article_id, []).append(p)
-        return {a: sorted(ps, key=lambda p: p.index) for a, ps in by_article.items()}
+    def _meta_value(self, key: str) -> str:
+        return self._conn().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+
+    def article_passages(self, article_id: str) -> list[Passage]:
+        rows = self._conn().execute(
+            f"SELECT {_PASSAGE_COLUMNS} FROM passages p JOIN articles a ON a.key = p.article "
+            "WHERE a.id = ? ORDER BY p.position", (article_id,))
+        return [_passage(row) for row in rows]
+
+    def stored(self, keys: Iterable[str]) -> dict[str, Article]:
+        keys, found = list(dict.fromkeys(keys)), {}
+        db = self._conn()
+        for i in range(0, len(keys), _BATCH):
+            chunk = keys[i : i + _BATCH]
+            rows = db.execute(f"SELECT content_key, {_ARTICLE_COLUMNS} FROM articles WHERE content_key IN "
+                              f"({','.join('?' * len(chunk))})", chunk)
+            found.update((row[0], Article(*row[1:])) for row in rows)
+        return found
+
+    def checkpoint(self, source: str) -> Checkpoint | None:
+        row = self._conn().execute('SELECT "offset", line FROM sources WHERE source = ?', (source,)).fetchone()
+        return Checkpoint(source, *row) if row else None
 
     def dense_top_k(self, queries: np.ndarray, k: int) -> list[list[Hit]]:
-        k = min(k, len(self.passages))
-        if k <= 0 or len(queries) == 0:  # an empty batch breaks FAISS
-            return [[] for _ in range(len(queries))]
-        scores, ids = self.vectors.search(np.ascontiguousarray(queries, dtype=np.float32), k)
-        return [[(self.passages[i], float(s)) for i, s in zip(row_ids, row) if i >= 0] for row_ids, row in zip(ids, scores)]
+        with self._lock:
+            ranked = self._vectors.search(queries, k)
+        return self._hits(ranked)
 
     def keyword_top_k(self, questions: Sequence[str], k: int) -> list[list[Hit]]:
-        k = min(k, len(self.passages))
-        if k <= 0 or not questions:  # an empty batch breaks bm25s
-            return [[] for _ in questions]
-        ids, scores = self._bm25.retrieve(self._tokenize(list(questions)), k=k, show_progress=False, n_threads=1)
-        # A question made only of stop words or unseen words scores 0 everywhere: no evidence, no hits.
-        return [[(self.passages[int(i)], float(s)) for i, s in zip(row_ids, row) if s > 0] for row_ids, row in zip(ids, scores)]
+        db, ranked = self._conn(), []
+        for question in questions:
+            expression = match_expression(question)
+            if not expression or k <= 0:  # only stop words: no evidence, no hits
+                ranked.append([])
+                continue
+            # FTS5's bm25() is lower-is-better; negated, it is the usual score.
+            rows = db.execute("SELECT rowid, -bm25(keywords) FROM keywords WHERE keywords MATCH ? "
+                              "ORDER BY rank LIMIT ?", (expression, k))
+            ranked.append([(key, score) for key, score in rows])
+        return self._hits(ranked)
 
-    def with_bm25(self, k1: float, b: float) -> "LocalStore":
-        """The same contents with other BM25 parameters (tuning); vectors and passages are shared."""
-        return LocalStore(self.manifest, self.articles, self.passages, self.vectors, None, k1, b)
+    def _hits(self, ranked: list[list[tuple[int, float]]]) -> list[list[Hit]]:
+        passages = self._passages({key for row in ranked for key, _ in row})
+        # A passage removed after the dense index was last refreshed is simply not there any more.
+        return [[(passages[key], score) for key, score in row if key in passages] for row in ranked]
 
-    @cached_property
-    def _bm25(self):
-        import bm25s
+    def _passages(self, keys: set[int]) -> dict[int, Passage]:
+        keys, found, db = sorted(keys), {}, self._conn()
+        for i in range(0, len(keys), _BATCH):
+            chunk = keys[i : i + _BATCH]
+            rows = db.execute(f"SELECT {_PASSAGE_COLUMNS} FROM passages p JOIN articles a ON a.key = p.article "
+                              f"WHERE p.key IN ({','.join('?' * len(chunk))})", chunk)
+            found.update((row[0], _passage(row)) for row in rows)
+        return found
 
-        model = bm25s.BM25(k1=self.bm25_k1, b=self.bm25_b)
-        model.index(self._tokenize([embedding_text(self.articles[p.article_id], p) for p in self.passages]), show_progress=False)
-        return model
+    # --- writing -----------------------------------------------------------------------------------
 
-    def _tokenize(self, texts: list[str]):
-        import bm25s
+    @contextmanager
+    def _writing(self, bump: bool = True) -> Iterator[tuple[sqlite3.Connection, int]]:
+        """A write transaction (waiting for any other writer) and the generation it commits (the same
+        one, when `bump` is off: bookkeeping that changes no article)."""
+        if self.read_only:
+            raise StoreReadOnly(f"the collection in {self.folder} is read-only: nothing can be added or removed")
+        db = self._conn()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as err:
+            raise StoreUnusable(f"cannot change the collection in {self.folder}: {err}") from err
+        try:
+            generation = int(self._meta(db)["generation"]) + bump
+            db.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(generation),))
+            yield db, generation
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:  # SQLite has rolled back already after some errors (a full disk)
+                db.execute("ROLLBACK")
+            raise
 
-        return bm25s.tokenize(texts, stopwords="en", stemmer=english_stemmer(), show_progress=False)
+    def write(self, change: Change) -> Written:
+        try:
+            with self._writing() as (db, generation):
+                written, changed = self._apply(db, generation, change)
+                if not changed:
+                    raise _Rollback(written)
+                self._set_counts(db)
+                db.execute("INSERT INTO commits VALUES (?, ?, ?, ?, ?)",
+                           (generation, _now(), len(written.added), len(written.removed), change.note))
+        except _Rollback as nothing:
+            return nothing.written
+        except sqlite3.OperationalError as err:
+            raise StoreUnusable(_write_error(self.folder, err)) from err
+        self.refresh()
+        self._snapshot_if_due()
+        return written
 
-    # --- writing ---------------------------------------------------------------------------------
+    def _apply(self, db: sqlite3.Connection, generation: int, change: Change) -> tuple[Written, bool]:
+        """Make the change inside the caller's transaction; False: nothing to commit."""
+        ids = list(dict.fromkeys(change.remove))
+        removed = [self._article_row(db, i) for i in ids]
+        missing = tuple(i for i, a in zip(ids, removed) if a is None)
+        if missing:
+            return Written(self._generation, missing=missing), False
+        if ids:
+            db.executemany("DELETE FROM articles WHERE id = ?", [(i,) for i in ids])  # passages go with them
+        added, duplicates = [], []
+        for new in change.add:
+            row = db.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE content_key = ?", (new.key,)).fetchone()
+            if row is not None:
+                duplicates.append((new, Article(*row)))
+                continue
+            article = replace(new.article, id=_free_id(db, new.article.id))
+            cursor = db.execute(
+                "INSERT INTO articles (id, content_key, title, text, source, date, url, origin, generation) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (article.id, new.key, article.title, article.text, article.source, article.date, article.url,
+                 new.origin, generation))
+            self._insert_passages(db, cursor.lastrowid, article, new, generation)
+            added.append(article)
+        if change.checkpoint is not None:
+            c = change.checkpoint
+            db.execute("INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?)", (c.source, c.offset, c.line, generation))
+        if not (added or ids or change.checkpoint):
+            return Written(self._generation, duplicates=tuple(duplicates)), False
+        return Written(generation, tuple(added), tuple(duplicates), tuple(a for a in removed if a)), True
 
-    def update(self, articles: Sequence[Article], fresh: Mapping[str, tuple[list[Passage], np.ndarray]], manifest: Manifest) -> None:
-        old_positions: dict[str, list[int]] = {}
-        for position, passage in enumerate(self.passages):
-            old_positions.setdefault(passage.article_id, []).append(position)
-        kept = [a.id for a in articles if a.id not in fresh]
-        old_vectors = self.vectors.reconstruct_n(0, self.vectors.ntotal) if kept and self.vectors.ntotal else None
-        passages: list[Passage] = []
-        blocks: list[np.ndarray] = []
-        for a in articles:
-            if a.id in fresh:
-                new_passages, new_vectors = fresh[a.id]
-                passages.extend(new_passages)
-                blocks.append(new_vectors)
-            else:
-                positions = old_positions.get(a.id, [])
-                passages.extend(self.passages[i] for i in positions)
-                if positions:
-                    blocks.append(old_vectors[positions])
-        vectors = faiss.IndexFlatIP(manifest.dimension)
-        if passages:
-            vectors.add(np.ascontiguousarray(np.concatenate(blocks), dtype=np.float32))
-        self.manifest, self.articles, self.passages, self.vectors = manifest, {a.id: a for a in articles}, passages, vectors
-        for derived in ("_by_article", "_bm25"):
-            self.__dict__.pop(derived, None)
+    def _insert_passages(self, db, article_key: int, article: Article, new: NewArticle, generation: int) -> None:
+        for passage, vector in zip(new.passages, new.vectors):
+            cursor = db.execute(
+                'INSERT INTO passages (article, position, text, start, "end", runs, vector, generation) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (article_key, passage.index, passage.text, passage.start, passage.end,
+                 json.dumps(passage.runs), to_blob(vector), generation))
+            db.execute("INSERT INTO keywords (rowid, body) VALUES (?, ?)", (cursor.lastrowid, embedding_text(article, passage)))
 
-    def commit(self) -> None:
-        """Write every file under a temporary name, then swap them in; the manifest goes last."""
-        if self.folder is None:
+    @staticmethod
+    def _article_row(db, article_id: str) -> Article | None:
+        row = db.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return Article(*row) if row else None
+
+    @staticmethod
+    def _set_counts(db) -> None:
+        for key, table in (("articles", "articles"), ("passages", "passages")):
+            db.execute(f"UPDATE meta SET value = (SELECT count(*) FROM {table}) WHERE key = ?", (key,))
+
+    def rebuild(self, manifest: Manifest, batches: Iterable[Sequence[NewArticle]]) -> None:
+        with self._writing() as (db, generation):
+            db.execute("DELETE FROM passages")
+            db.execute("DELETE FROM removed")  # every older dense index is useless: readers start again
+            for batch in batches:
+                for new in batch:
+                    (key,) = db.execute("SELECT key FROM articles WHERE id = ?", (new.article.id,)).fetchone()
+                    self._insert_passages(db, key, new.article, new, generation)
+            db.execute("UPDATE meta SET value = ? WHERE key = 'manifest'", (json.dumps(manifest.to_dict()),))
+            db.execute("UPDATE meta SET value = ? WHERE key = 'pruned_through'", (str(generation),))
+            db.execute("DELETE FROM meta WHERE key = 'snapshot'")
+            self._set_counts(db)
+            db.execute("INSERT INTO commits VALUES (?, ?, 0, 0, ?)", (generation, _now(), "rebuilt: " + manifest.embedder))
+        self._load()
+        self._snapshot_if_due()
+
+    def article_ids(self) -> list[str]:
+        return [i for (i,) in self._conn().execute("SELECT id FROM articles ORDER BY key")]
+
+    # --- snapshots ---------------------------------------------------------------------------------
+
+    def _snapshot_if_due(self) -> None:
+        """Write the dense index to a snapshot when enough has changed since the last one, so that the
+        next start reads few vectors from the database."""
+        db = self._conn()
+        meta = self._meta(db)
+        since = json.loads(meta["snapshot"])["generation"] if meta.get("snapshot") else 0
+        changed = sum(db.execute(f"SELECT count(*) FROM {table} WHERE generation > ?", (since,)).fetchone()[0]
+                      for table in ("passages", "removed"))
+        if changed < self.snapshot_every:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        payloads = {
-            "vectors.faiss": faiss.serialize_index(self.vectors).tobytes(),
-            "passages.jsonl": _jsonl(_passage_record(p) for p in self.passages),
-            "articles.jsonl": _jsonl(asdict(a) for a in self.articles.values()),
-        }
-        record = dict(self.manifest.to_dict(), checksums={n: hashlib.sha256(b).hexdigest() for n, b in payloads.items()})
-        payloads["manifest.json"] = json.dumps(record, indent=2).encode()
-        for name, data in payloads.items():
-            tmp = self.folder / f".{name}.tmp"
-            tmp.write_bytes(data)
-            os.replace(tmp, self.folder / name)
+        with self._folder_lock(wait=False) as locked:
+            if locked:  # else another process is writing one right now
+                self._write_snapshot()
 
-    @classmethod
-    def load(cls, folder: Path, **options) -> "LocalStore":
+    def snapshot(self) -> None:
+        """Write the dense index to a snapshot now."""
+        with self._folder_lock(wait=True):
+            self._write_snapshot()
+
+    def _write_snapshot(self) -> None:
+        with self._lock:
+            generation = self._generation
+            name, size = self._vectors.save(self.folder, generation)
+            count = len(self._vectors)
+        record = json.dumps({"file": name, "generation": generation, "count": count, "bytes": size})
         try:
-            record = json.loads((folder / "manifest.json").read_text())
-            blobs = {name: (folder / name).read_bytes() for name in FILES}
-        except FileNotFoundError as err:
-            raise StoreUnusable(f"no index at {folder}") from err
-        except (OSError, ValueError) as err:
-            raise StoreUnusable(f"index manifest at {folder} is unreadable: {err}") from err
-        sums = record.get("checksums", {}) if isinstance(record, dict) else {}
-        for name, data in blobs.items():
-            if sums.get(name) != hashlib.sha256(data).hexdigest():
-                raise StoreUnusable(f"index file {folder / name} is corrupt (checksum mismatch)")
-        try:
-            manifest = Manifest.from_dict(record)
-            vectors = faiss.deserialize_index(np.frombuffer(blobs["vectors.faiss"], dtype=np.uint8))
-            passages = [_passage_from(json.loads(line)) for line in blobs["passages.jsonl"].splitlines()]
-            articles = [Article(**json.loads(line)) for line in blobs["articles.jsonl"].splitlines()]
-        except Exception as err:  # any decoding failure means the same thing: rebuild
-            raise StoreUnusable(f"index at {folder} is corrupt: {err}") from err
-        if vectors.ntotal != len(passages):
-            raise StoreUnusable(f"index at {folder} is corrupt: {vectors.ntotal} vectors for {len(passages)} passages")
-        return cls(manifest, {a.id: a for a in articles}, passages, vectors, folder, **options)
+            with self._writing(bump=False) as (db, _):
+                current = self._meta(db).get("snapshot")
+                if current and json.loads(current)["generation"] >= generation:
+                    raise _Rollback(None)  # a newer one is already in use
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('snapshot', ?)", (record,))
+                # Older dense indexes can no longer catch up from here: they load this snapshot.
+                db.execute("DELETE FROM removed WHERE generation <= ?", (generation,))
+                db.execute("UPDATE meta SET value = ? WHERE key = 'pruned_through'", (str(generation),))
+        except _Rollback:
+            (self.folder / name).unlink(missing_ok=True)
+            return
+        except BaseException:
+            (self.folder / name).unlink(missing_ok=True)
+            raise
+        self._clean_leftovers()
 
 
-def _jsonl(records) -> bytes:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+class _Rollback(Exception):
+    """Rolls back a write transaction that turned out to change nothing, carrying what to report."""
+
+    def __init__(self, written: Written | None) -> None:
+        self.written = written
 
 
-def _passage_record(p: Passage) -> dict:
-    record = asdict(p)
-    record["runs"] = [list(r) for r in p.runs]
-    return record
+def _free_id(db, wanted: str) -> str:
+    candidate, n = wanted, 2
+    while db.execute("SELECT 1 FROM articles WHERE id = ?", (candidate,)).fetchone():
+        candidate, n = f"{wanted}-{n}", n + 1
+    return candidate
 
 
-def _passage_from(record: dict) -> Passage:
-    record["runs"] = tuple(tuple(r) for r in record["runs"])
-    return Passage(**record)
+def _passage(row) -> Passage:
+    _, article_id, position, text, start, end, runs = row
+    return Passage(article_id, position, text, start, end, tuple(tuple(r) for r in json.loads(runs)))
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _write_error(folder: Path, err: sqlite3.OperationalError) -> str:
+    text = str(err)
+    if "full" in text:
+        return f"the disk holding {folder} is full: nothing was changed (the collection is as it was)"
+    if "readonly" in text or "read-only" in text:
+        return f"the collection in {folder} is read-only: nothing was changed"
+    return f"could not change the collection in {folder} ({text}): nothing was changed"

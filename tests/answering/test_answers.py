@@ -8,6 +8,7 @@ from qa.reading.evidence import passage_weights, sentence_overlap
 from qa.reading.reader import Reading, Span
 from qa.schema import RetrievedPassage
 from qa.reading.windows import reading_windows
+from articles import all_passages
 
 
 def test_passage_weights_are_a_distribution_that_sharpens_with_lower_temperature():
@@ -21,7 +22,7 @@ def test_passage_weights_are_a_distribution_that_sharpens_with_lower_temperature
 def _hits_with(index, *needles, scores=None):
     hits = []
     for needle, score in zip(needles, scores or [0.5] * len(needles)):
-        passage = next(p for p in index.passages if needle in p.text)
+        passage = next(p for p in all_passages(index) if needle in p.text)
         hits.append(RetrievedPassage(passage, index.article(passage.article_id).title, score, len(hits) + 1))
     return hits
 
@@ -50,7 +51,7 @@ def test_overlapping_spans_are_one_answer_and_rivals_stay_apart(seed_pipeline):
     assert [a.share for a in answers] == pytest.approx([0.48 / 0.64, 0.16 / 0.64])
     assert [a.reader_score for a in answers] == [0.5, 0.4]
     for a in answers:
-        article = index.articles[a.citation.article_id]
+        article = index.article(a.citation.article_id)
         assert article.text[a.citation.start : a.citation.end] == a.text
         assert a.citation.passage[a.citation.passage_start : a.citation.passage_end] == a.text
 

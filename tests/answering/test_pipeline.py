@@ -28,7 +28,7 @@ def test_known_answers_with_exact_citations(seed_pipeline, question, expected, a
     best = response.answers[0]
     assert expected in best.text
     assert best.citation.article_id in article_ids
-    article = seed_pipeline.store.articles[best.citation.article_id]
+    article = seed_pipeline.store.article(best.citation.article_id)
     assert article.text[best.citation.start : best.citation.end] == best.text
     assert best.citation.title == article.title
     assert " ".join(best.text.split()) in best.citation.passage
@@ -52,9 +52,9 @@ def test_every_citation_points_at_the_answer_in_article_and_passage(seed_pipelin
             places = [(c.article_id, c.start, c.end) for c in (answer.citation, *answer.also_in)]
             assert len(places) == len(set(places))  # overlapping passages do not cite one span twice
             first = answer.citation
-            assert seed_pipeline.store.articles[first.article_id].text[first.start : first.end] == answer.text
+            assert seed_pipeline.store.article(first.article_id).text[first.start : first.end] == answer.text
             for c in (first, *answer.also_in):
-                text = seed_pipeline.store.articles[c.article_id].text[c.start : c.end]
+                text = seed_pipeline.store.article(c.article_id).text[c.start : c.end]
                 # Merged answers say the same thing, up to SQuAD normalisation ("a dozen" / "dozen"),
                 # or one names it more fully ("Trump" / "U.S. President Donald Trump").
                 cited, given = set(normalize_answer(text).split()), set(normalize_answer(answer.text).split())

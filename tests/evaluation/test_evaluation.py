@@ -131,7 +131,7 @@ def test_eval_squad_open_cli_writes_every_report_file(tmp_path, capsys):
 
 def test_eval_qa_over_seed_conversations(tmp_path):
     out = tmp_path / "out"
-    code = main(["eval", "qa", str(CONVERSATIONS), "--corpus", str(SEEDS), "--index", str(tmp_path / "index"), "--out", str(out)])
+    code = main(["eval", "qa", str(CONVERSATIONS), "--index", str(tmp_path / "index"), "--out", str(out)])
     assert code == 0
     report = json.loads((out / "report.json").read_text())
     items = load_qa_jsonl(CONVERSATIONS)

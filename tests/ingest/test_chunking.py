@@ -2,14 +2,14 @@ import re
 import time
 
 from qa.ingest.chunking import SEGMENT_CHARS, body_lines, chunk_article, pieces, sentence_at, sentences, token_counter
-from qa.ingest.corpus import load_corpus
+from qa.ingest.sources import read_folder
 from qa.ingest.formats import article_from_text
 from qa.schema import Article
 from conftest import SEEDS
 
 
 def _seeds():
-    return {a.id: a for a in load_corpus(SEEDS)[0]}
+    return {a.id: a for a in read_folder(SEEDS)[0]}
 
 
 def test_every_passage_maps_back_to_the_original_text(embedder):

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 import qa.ingest.formats
-from qa.ingest.corpus import load_corpus
-from qa.ingest.formats import ArticleError, articles_from_bytes, content_key
+from qa.ingest.formats import content_key
+from qa.ingest.sources import Source, items, read_folder
 from qa.settings import load_settings
 from qa.store.indexing import build_store
-from articles import LAGOS, PAGE, WHEAT, assert_offsets_point_into_the_article, jsonl
+from articles import LAGOS, PAGE, WHEAT, all_passages, assert_offsets_point_into_the_article, jsonl
 
 
 # --- formats ------------------------------------------------------------------------------------
@@ -21,7 +20,7 @@ from articles import LAGOS, PAGE, WHEAT, assert_offsets_point_into_the_article, 
 def test_html_article_is_the_extracted_text_with_metadata(tmp_path, embedder):
     (tmp_path / "cairo.html").write_text(PAGE)
     (tmp_path / "other.htm").write_text("<html><body><p>Rain in Oslo</p><p>It rained in Oslo all week.</p></body></html>")
-    articles, skipped = load_corpus(tmp_path)
+    articles, skipped = read_folder(tmp_path)
     assert skipped == []
     by_id = {a.id: a for a in articles}
     cairo = by_id["cairo"]
@@ -34,18 +33,18 @@ def test_html_article_is_the_extracted_text_with_metadata(tmp_path, embedder):
     assert by_id["other"].title == "Rain in Oslo"  # no metadata title: the first line
     index = build_store(articles, embedder, load_settings())
     assert_offsets_point_into_the_article(index)
-    assert any("112 years" in p.text for p in index.passages)
+    assert any("112 years" in p.text for p in all_passages(index))
 
 
 def test_html_without_article_text_is_refused(tmp_path):
     (tmp_path / "blank.html").write_text("<html><head><title>x</title></head><body><script>1</script></body></html>")
-    articles, skipped = load_corpus(tmp_path)
-    assert articles == [] and "blank.html" in skipped[0].reason and "no article text" in skipped[0].reason
+    articles, skipped = read_folder(tmp_path)
+    assert articles == [] and "blank.html" in skipped[0].error and "no article text" in skipped[0].error
 
 
 def test_jsonl_articles_load_with_fields_ids_and_offsets(tmp_path, embedder):
     (tmp_path / "news.jsonl").write_bytes(jsonl(LAGOS) + b"\n" + jsonl(WHEAT))
-    articles, skipped = load_corpus(tmp_path)
+    articles, skipped = read_folder(tmp_path)
     assert skipped == []
     lagos, wheat = articles
     assert lagos.id == "news#" + content_key(LAGOS["title"], LAGOS["text"])[:10] and wheat.id.startswith("news#")
@@ -55,7 +54,7 @@ def test_jsonl_articles_load_with_fields_ids_and_offsets(tmp_path, embedder):
     index = build_store(articles, embedder, load_settings())
     assert_offsets_point_into_the_article(index)
     # The title is not part of a JSONL article's text, so the first line of the text is kept.
-    assert index.passages[0].text.startswith("Heavy rain flooded Lagos")
+    assert all_passages(index)[0].text.startswith("Heavy rain flooded Lagos")
 
 
 @pytest.mark.parametrize(
@@ -71,13 +70,13 @@ def test_jsonl_articles_load_with_fields_ids_and_offsets(tmp_path, embedder):
 )
 def test_bad_jsonl_line_names_file_line_and_field(tmp_path, line, expected):
     data = jsonl(LAGOS) + line.encode() + b"\n" + jsonl(WHEAT)
-    with pytest.raises(ArticleError, match=f"^news.jsonl {re.escape(expected)}"):
-        articles_from_bytes(data, "news.jsonl")
+    (error,) = [i.error for i in items(Source.upload("news.jsonl", data)) if i.article is None]
+    assert re.match(f"^news.jsonl {re.escape(expected)}", error)
     # Loading a folder keeps the good lines and reports the bad one.
     (tmp_path / "news.jsonl").write_bytes(data)
-    articles, skipped = load_corpus(tmp_path)
+    articles, skipped = read_folder(tmp_path)
     assert [a.title for a in articles] == ["Floods in Lagos", "Wheat prices"]
-    assert len(skipped) == 1 and skipped[0].reason.startswith(f"news.jsonl {expected}")
+    assert len(skipped) == 1 and skipped[0].error.startswith(f"news.jsonl {expected}")
 
 
 def test_old_rules_hold_for_the_new_formats(tmp_path, monkeypatch):
@@ -86,17 +85,9 @@ def test_old_rules_hold_for_the_new_formats(tmp_path, monkeypatch):
     (tmp_path / "bin.html").write_bytes(b"<html>\x00\x01\x02</html>")
     (tmp_path / "latin.jsonl").write_bytes('{"title": "Caf\xe9", "text": "na\xefve"}\n'.encode("latin-1"))
     (tmp_path / "empty.jsonl").write_bytes(b"\n \n")
-    articles, skipped = load_corpus(tmp_path)
+    articles, skipped = read_folder(tmp_path)
     assert articles == []
-    reasons = {Path(s.path).name: s.reason for s in skipped}
+    reasons = {s.where.split(" line ")[0]: s.error for s in skipped}
     assert "limit" in reasons["big.jsonl"] and "binary" in reasons["bin.html"]
     assert "UTF-8" in reasons["latin.jsonl"] and "empty" in reasons["empty.jsonl"]
     assert all(reason.startswith(name) for name, reason in reasons.items())
-
-
-def test_same_id_twice_in_a_folder_is_skipped_not_merged(tmp_path):
-    (tmp_path / "a.txt").write_text("First\nOne text.\n")
-    (tmp_path / "a.md").write_text("Second\nAnother text.\n")
-    articles, skipped = load_corpus(tmp_path)
-    assert [a.title for a in articles] == ["Second"]  # a.md sorts first
-    assert "a.txt" in skipped[0].reason and "same id" in skipped[0].reason
