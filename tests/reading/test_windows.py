@@ -16,14 +16,14 @@ def index(seed_pipeline):
 
 def _hit(index, article_id, i, rank, score=0.5):
     passage = index.article_passages(article_id)[i]
-    return RetrievedPassage(passage, index.articles[article_id].title, score, rank)
+    return RetrievedPassage(passage, index.article(article_id).title, score, rank)
 
 
 def test_article_passages_are_in_order_and_cover_the_index(index):
     passages = index.article_passages(ARTICLE)
     assert len(passages) >= 5
     assert [p.index for p in passages] == list(range(len(passages)))
-    assert sum(len(index.article_passages(a)) for a in index.articles) == len(index.passages)
+    assert sum(len(index.article_passages(e.id)) for e in index.entries()) == index.passage_count()
     assert index.article_passages("no-such-article") == []
 
 
@@ -36,7 +36,7 @@ def test_from_article_inverts_to_article_for_every_word(index):
 
 
 def test_merged_passages_read_the_shared_overlap_once_and_map_back_to_the_article(index):
-    article = index.articles[ARTICLE]
+    article = index.article(ARTICLE)
     parts = index.article_passages(ARTICLE)[1:4]
     merged = merge_passages(parts)
     words = passage_words(merged)
@@ -51,7 +51,7 @@ def test_merged_passages_read_the_shared_overlap_once_and_map_back_to_the_articl
 
 
 def test_overlapping_windows_merge_and_their_retrieval_weights_add_up(index):
-    other = next(a for a in index.articles if a != ARTICLE)
+    other = next(e.id for e in index.entries() if e.id != ARTICLE)
     hits = [_hit(index, ARTICLE, 4, 1, 3.0), _hit(index, other, 0, 2, 2.0), _hit(index, ARTICLE, 2, 3, 1.0)]
     windows = reading_windows(hits, index.article_passages, neighbours=1)
     assert [[p.index for p in w.parts] for w in windows] == [[1, 2, 3, 4, 5], [0, 1]]

@@ -19,22 +19,6 @@ def retrievers(seed_pipeline):
     return DenseRetriever(index, embedder), BM25Retriever(index)
 
 
-def test_bm25_parameters_come_from_the_settings(seed_pipeline):
-    from qa.store.indexing import open_store
-
-    settings = seed_pipeline.settings.replace(bm25_k1=1.7, bm25_b=0.2)
-    store, _ = open_store(settings, seed_pipeline.embedder)  # the seed index as stored: BM25 is built when opened
-    for kind in ("bm25", "hybrid"):
-        retriever = make_retriever(store, seed_pipeline.embedder, settings, kind)
-        model = (retriever if kind == "bm25" else retriever.bm25).store._bm25
-        assert (model.k1, model.b) == (1.7, 0.2)
-    # Length normalisation changes BM25's scores: the parameters are used, not only stored.
-    question = QUESTIONS[0]
-    flat = BM25Retriever(seed_pipeline.store.with_bm25(1.2, 0.0)).run(question, 5)
-    full = BM25Retriever(seed_pipeline.store.with_bm25(1.2, 1.0)).run(question, 5)
-    assert [h.score for h in flat] != pytest.approx([h.score for h in full])
-
-
 def _order(retriever, question):
     return [h.passage for h in retriever.run(question, 5)]
 

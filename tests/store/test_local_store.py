@@ -19,7 +19,7 @@ import pytest
 from qa.store.base import StoreReadOnly, StoreUnusable
 from qa.store.collection import add_articles, open_collection, remove_articles
 from qa.store.local import DATABASE, LocalStore
-from articles import CAIRO_TXT, PAGE, SEED_ID, all_passages, uploads
+from articles import CAIRO_TXT, SEED_ID, all_passages, uploads
 
 WRITER = Path(__file__).with_name("writer.py")
 QUESTION = "How many missiles did Iraq say were fired?"

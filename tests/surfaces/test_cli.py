@@ -2,42 +2,59 @@
 
 from __future__ import annotations
 
-
+import json
 
 from qa.cli import main
-from articles import PAGE, SEED_ID
+from articles import LAGOS, PAGE, SEED_ID, WHEAT, jsonl
 from conftest import SEEDS
 
 
-# --- command line -------------------------------------------------------------------------------
-
-
-def test_cli_add_and_remove(settings, corpus, tmp_path, capsys):
+def test_cli_add_list_and_remove(settings, tmp_path, capsys):
     (tmp_path / "cairo.html").write_text(PAGE)
     (tmp_path / "empty.txt").write_text("")
     (tmp_path / "copy.txt").write_text((SEEDS / f"{SEED_ID}.txt").read_text())
-    folders = ["--corpus", str(corpus), "--index", str(settings.index_dir)]
+    where = ["--index", str(settings.index_dir)]
 
-    assert main(["add", str(tmp_path / "cairo.html"), str(tmp_path / "empty.txt"), *folders]) == 2
+    assert main(["add", str(tmp_path / "cairo.html"), str(tmp_path / "empty.txt"), "--strict", *where]) == 2
     out, err = capsys.readouterr()
     assert "refused empty.txt: the file is empty" in err and "nothing was added" in err
-    assert not (corpus / "cairo.html").exists()
 
-    assert main(["add", str(tmp_path / "cairo.html"), str(tmp_path / "copy.txt"), *folders]) == 0
+    assert main(["add", str(tmp_path / "cairo.html"), str(tmp_path / "copy.txt"), *where]) == 0
     out, err = capsys.readouterr()
     assert "added cairo from cairo.html: Snow falls in Cairo" in out
     assert f"skipped copy.txt: same text as article {SEED_ID}" in out
-    assert "index: 3 articles" in out
+    assert "collection: 3 articles" in out
 
-    assert main(["add", str(tmp_path / "missing.txt"), *folders]) == 2
+    assert main(["add", str(tmp_path / "missing.txt"), *where]) == 2
     assert "no such file" in capsys.readouterr().err
 
-    assert main(["list", "--corpus", str(corpus)]) == 0
+    assert main(["list", *where]) == 0
     assert "cairo\tcairo.html\tSnow falls in Cairo" in capsys.readouterr().out
 
-    assert main(["remove", "cairo", "nope", *folders]) == 2
-    assert "refused nope" in capsys.readouterr().err and (corpus / "cairo.html").exists()
-    assert main(["remove", "cairo", *folders]) == 0
+    assert main(["remove", "cairo", "nope", *where]) == 2
+    assert "refused nope" in capsys.readouterr().err
+    assert main(["remove", "cairo", *where]) == 0
     out, _ = capsys.readouterr()
-    assert "removed cairo: Snow falls in Cairo" in out and "index: 2 articles" in out
-    assert not (corpus / "cairo.html").exists()
+    assert "removed cairo: Snow falls in Cairo" in out and "collection: 2 articles" in out
+
+
+def test_cli_add_of_an_archive_reports_bad_lines_and_adds_the_rest(settings, tmp_path, capsys):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_bytes(jsonl(LAGOS) + b'{"title": "no text"}\n' + b"not json\n" + jsonl(WHEAT) + jsonl(LAGOS))
+    where = ["--index", str(settings.index_dir)]
+    assert main(["add", str(feed), "--strict", *where]) == 2
+    _, err = capsys.readouterr()
+    assert "feed.jsonl line 2" in err and "feed.jsonl line 3" in err and "nothing was added" in err
+
+    assert main(["add", str(feed), *where]) == 2
+    out, err = capsys.readouterr()
+    assert 'refused feed.jsonl line 2: missing required field "text"' in err
+    assert "refused feed.jsonl line 3: not valid JSON" in err and "2 refused; the rest was added" in err
+    assert "skipped feed.jsonl line 5: same text as article feed#" in out and "collection: 4 articles" in out
+    # Run again: it resumes after the last line and adds nothing.
+    assert main(["add", str(feed), *where]) == 0
+    out, _ = capsys.readouterr()
+    assert "resuming feed.jsonl after line 5" in out
+    assert main(["list", *where]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 4
+    assert json.loads(feed.read_text().splitlines()[0])["title"] == "Floods in Lagos"  # the file is untouched
