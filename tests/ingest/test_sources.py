@@ -32,7 +32,7 @@ def test_bad_files_are_skipped_with_a_reason_naming_them(tmp_path):
     assert all(name in reason for name, reason in reasons.items())
 
 
-def test_a_link_out_of_the_corpus_folder_is_skipped(tmp_path):
+def test_a_link_out_of_the_folder_is_skipped(tmp_path):
     """A symlink in a folder being added, to a file elsewhere, would serve any file the server can read."""
     corpus, outside = tmp_path / "corpus", tmp_path / "private.txt"
     corpus.mkdir()
