@@ -1,2 +1,3 @@
-"""Passages and vectors kept: the store interface (base), its local FAISS + BM25 implementation (local),
-keeping any store in step with the collection (indexing), and changes to the collection (collection)."""
+"""The collection: the store interface (base), its local SQLite + FAISS implementation (local, with
+vectors and keywords), articles chunked and embedded for a store (indexing), and adding and removing
+articles (collection)."""
