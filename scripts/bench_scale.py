@@ -1,0 +1,140 @@
+"""How the collection behaves as it grows: ingest, size, start, updates, retrieval and answers at 1k /
+10k / 100k articles (docs/benchmarks.md).
+
+    python scripts/bench_scale.py [--sizes 1000 10000 100000] [--work runs/scale] [--questions 200]
+
+The corpus is SQuAD v1.1 dev's 2,067 paragraphs (so its questions have their answers in it) followed
+by distractors: real paragraphs from ../shared/data/train and ../shared/data/train-extra (SQuAD train,
+never the dev articles). One collection is grown size by size with `qa add` (resumable: rerun the
+same command after a stop and it continues), and at each size the script measures:
+
+- ingest throughput of the articles added for this size (articles/s, passages/s)
+- the folder's size on disk; a cold start (a new process opening the collection, models included)
+  and its peak RSS
+- adding one article and removing it again, end to end through `add_articles` / `remove_articles`
+- retrieval latency (hybrid) and whole-question latency, p50 / p95, over --questions dev questions
+- recall@5 of those questions (is a gold answer in the first 5 passages)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from qa.settings import load_settings, quiet_model_loading  # noqa: E402
+
+SHARED = REPO.parent / "shared" / "data"
+
+
+def corpus(limit: int) -> list[dict]:
+    """Dev paragraphs first, then distractor paragraphs, one article each, no text twice."""
+    files = [SHARED / "squad" / "dev-v1.1.json", *sorted((SHARED / "train").glob("*.json")),
+             *sorted((SHARED / "train-extra").glob("*.json"))]
+    out, seen = [], set()
+    for f in files:
+        for article in json.loads(f.read_text())["data"]:
+            for p in article.get("paragraphs", []):
+                if p["context"] not in seen and len(out) < limit:
+                    seen.add(p["context"])
+                    out.append({"title": article.get("title", "untitled").replace("_", " "), "text": p["context"]})
+    return out
+
+
+def percentiles(values: list[float]) -> str:
+    ordered = sorted(values)
+    return f"{1000 * statistics.median(ordered):.0f} / {1000 * ordered[int(0.95 * (len(ordered) - 1))]:.0f} ms"
+
+
+COLD = """
+import resource, sys, time
+t = time.perf_counter()
+from qa.answering.pipeline import Pipeline
+from qa.settings import load_settings
+p = Pipeline.load(load_settings(index_dir=sys.argv[1], seeds_dir=""))
+p.ask("How many missiles did Iraq say were fired?")
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--work", type=Path, default=REPO / "runs" / "scale")
+    parser.add_argument("--questions", type=int, default=200)
+    args = parser.parse_args()
+    quiet_model_loading()
+    from qa.answering.pipeline import Pipeline
+    from qa.datasets.squad import gold_rank, load_squad, tuning_sample
+    from qa.ingest.sources import Source
+    from qa.store.collection import add_articles, remove_articles
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    folder = args.work / "collection"
+    settings = load_settings(index_dir=folder, seeds_dir="")
+    pipeline = Pipeline.load(settings)
+    store = pipeline.store
+    records = corpus(max(args.sizes))
+    if len(records) < max(args.sizes):
+        print(f"only {len(records):,} distinct paragraphs are available; sizes above that are skipped")
+    dev = [ex for ex in load_squad(SHARED / "squad" / "dev-v1.1.json") if ex.answers]
+    rows = []
+    for size in [s for s in args.sizes if s <= len(records)]:
+        feed = args.work / f"articles-{size}.jsonl"
+        if not feed.exists():
+            feed.write_text("".join(json.dumps(r) + "\n" for r in records[:size]))
+        before_articles, before_passages, started = store.article_count(), store.passage_count(), time.perf_counter()
+        report = add_articles(settings, [Source.file(feed)], store, pipeline.embedder, show_progress=True)
+        ingest_s = time.perf_counter() - started
+        added, passages = store.article_count() - before_articles, store.passage_count() - before_passages
+        disk = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+        cold = subprocess.run([sys.executable, "-c", COLD, str(folder)], capture_output=True, text=True, check=True)
+        cold_s, rss_mb = map(float, cold.stdout.split()[-2:])
+
+        one = Source.upload("bench-one.txt", f"Bench note {size}\nThe harbour of bench town {size} took in 42 ships.\n".encode())
+        t = time.perf_counter()
+        add_articles(settings, [one], store, pipeline.embedder)
+        add_s = time.perf_counter() - t
+        t = time.perf_counter()
+        remove_articles(settings, [e.id for e in store.entries() if e.title == f"Bench note {size}"], store)
+        remove_s = time.perf_counter() - t
+
+        present = {r["text"] for r in records[:size]}  # questions whose paragraph is in the collection
+        examples = tuning_sample([ex for ex in dev if ex.context in present], args.questions)
+        retrieval, answer, ranks = [], [], []
+        for ex in examples:
+            t = time.perf_counter()
+            hits = pipeline.retrieve(ex.question)
+            retrieval.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            pipeline.ask(ex.question)
+            answer.append(time.perf_counter() - t)
+            ranks.append(gold_rank(hits, [a.text for a in ex.answers]))
+        recall5 = sum(r is not None and r <= 5 for r in ranks) / len(ranks)
+        row = {
+            "articles": store.article_count(), "passages": store.passage_count(),
+            "ingest": f"{added / ingest_s:.1f} articles/s, {passages / ingest_s:.1f} passages/s" if added else "resumed: nothing new",
+            "disk": f"{disk / 2**20:.0f} MB", "cold start": f"{cold_s:.1f} s", "RSS": f"{rss_mb:.0f} MB",
+            "add one / remove one": f"{add_s:.2f} s / {remove_s:.2f} s",
+            "retrieval p50 / p95": percentiles(retrieval), "question p50 / p95": percentiles(answer),
+            "recall@5": f"{recall5:.3f}", "refused": len(report.refused),
+        }
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    print("\n| " + " | ".join(rows[0]) + " |\n|" + "---|" * len(rows[0]))
+    for row in rows:
+        print("| " + " | ".join(str(v) for v in row.values()) + " |")
+    print(f"\n{args.questions} questions per size; peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
