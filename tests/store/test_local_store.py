@@ -277,3 +277,34 @@ def test_a_read_only_collection_answers_and_refuses_changes_clearly(small_disk, 
     with pytest.raises(StoreReadOnly, match="read-only"):
         remove_articles(settings, ["cairo"], ro)
     assert np.isfinite(ro.keyword_top_k([QUESTION], 1)[0][0][1])
+
+
+def test_readers_answer_from_the_last_commit_while_a_writer_is_mid_transaction(settings, embedder):
+    """WAL: a bulk add holding the write lock never makes the chat wait, and the chat sees none of it
+    until it commits."""
+    import threading
+
+    chat = open_collection(settings, embedder)
+    writer = open_collection(settings, embedder)
+    inside, release = threading.Event(), threading.Event()
+    insert = writer._insert_passages
+
+    def held(*args, **kwargs):
+        inside.set()
+        release.wait(60)
+        return insert(*args, **kwargs)
+
+    writer._insert_passages = held
+    adding = threading.Thread(target=add_articles, args=(settings, uploads(("cairo.txt", CAIRO_TXT.encode())), writer, embedder))
+    adding.start()
+    try:
+        assert inside.wait(60)
+        started = time.monotonic()
+        assert not chat.refresh() and chat.article_count() == 2
+        assert chat.keyword_top_k(["snow Cairo"], 5) == [[]]
+        assert chat.dense_top_k(embedder.encode([QUESTION]), 1)[0][0][0].article_id == SEED_ID
+        assert time.monotonic() - started < 5  # read without waiting for the writer
+    finally:
+        release.set()
+        adding.join(60)
+    assert chat.refresh() and chat.article("cairo").title == "Snow in Cairo"
