@@ -131,6 +131,10 @@ class PassageStore(Protocol):
 
     def article_count(self) -> int: ...
 
+    def article_ids(self) -> list[str]:
+        """Every article's id, in the order they were added."""
+        ...
+
     def passage_count(self) -> int: ...
 
     def article_passages(self, article_id: str) -> list[Passage]:

@@ -21,7 +21,7 @@ from qa.ingest.chunking import chunk_article, token_counter
 from qa.ingest.formats import content_key
 from qa.schema import Article
 from qa.settings import Settings
-from qa.store.base import Change, Manifest, NewArticle, StoreUnusable, embedding_text
+from qa.store.base import Change, Manifest, NewArticle, PassageStore, StoreUnusable, embedding_text
 from qa.store.local import LocalStore
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def open_store(settings: Settings, embedder: Embedder, show_progress: bool = Fal
     return store
 
 
-def reindex(store: LocalStore, embedder: Embedder, settings: Settings, show_progress: bool = False,
+def reindex(store: PassageStore, embedder: Embedder, settings: Settings, show_progress: bool = False,
             batch: int = 256) -> None:
     """Chunk and embed every stored article again, as `settings` and `embedder` say (one transaction)."""
     from tqdm.auto import tqdm

@@ -94,7 +94,6 @@ class LocalStore:
         self.folder = Path(folder)
         self.read_only = read_only
         self.snapshot_every = snapshot_every
-        self.created = False  # True when `open` made a new, empty collection
         self._local = threading.local()  # one connection per thread
         self._connections: list[sqlite3.Connection] = []
         # The chat answers from several threads: the in-memory index is changed and searched under this.
@@ -123,7 +122,7 @@ class LocalStore:
         try:
             if not read_only:
                 with store._folder_lock(wait=True):
-                    store.created = store._create(manifest)
+                    store._create(manifest)
                     store._clean_leftovers()
             store._load()
         except sqlite3.DatabaseError as err:
@@ -131,11 +130,11 @@ class LocalStore:
             raise StoreUnusable(f"the collection database {path} is damaged or not a collection ({err})") from err
         return store
 
-    def _create(self, manifest: Manifest) -> bool:
+    def _create(self, manifest: Manifest) -> None:
         """Make the database if it does not exist (under the folder lock, so two processes cannot)."""
         path = self.folder / DATABASE
         if path.exists():
-            return False
+            return
         tmp = self.folder / f".{DATABASE}.new"
         tmp.unlink(missing_ok=True)
         db = sqlite3.connect(tmp, isolation_level=None)
@@ -148,7 +147,6 @@ class LocalStore:
         finally:
             db.close()
         os.replace(tmp, path)  # whole or not at all: a crash leaves only the .new file, cleaned next time
-        return True
 
     def _clean_leftovers(self) -> None:
         """Temporary files and snapshots nothing refers to, left by a crash (under the folder lock)."""
