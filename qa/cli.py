@@ -220,7 +220,7 @@ def _eval_compare(args) -> int:
     return 0
 
 
-def _corpus_options(p: argparse.ArgumentParser) -> None:
+def _collection_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", help="the collection's folder (default: index/, or QA_INDEX_DIR)")
 
 
@@ -230,13 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("index", help="open the collection (created with the seed articles, indexed again if the models changed)")
-    _corpus_options(p)
+    _collection_option(p)
     p.add_argument("--snapshot", action="store_true", help="also write the vector index to a snapshot now (faster starts)")
     p.set_defaults(func=_index)
 
     p = sub.add_parser("ask", help="answer questions over the indexed articles")
     p.add_argument("questions", nargs="+", metavar="QUESTION")
-    _corpus_options(p)
+    _collection_option(p)
     p.add_argument("--top-k", type=int, help="passages to read")
     p.add_argument("--json", action="store_true", help="one JSON object per question")
     p.add_argument("--conversation", action="store_true", help="each question follows the ones before it (follow-ups)")
@@ -244,17 +244,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("add", help="add article files (.txt, .md, .html, .htm, .jsonl) or folders of them to the collection")
     p.add_argument("paths", nargs="+", metavar="PATH")
-    _corpus_options(p)
+    _collection_option(p)
     p.add_argument("--strict", action="store_true", help="add nothing unless every file and line is good")
     p.set_defaults(func=_add)
 
     p = sub.add_parser("remove", help="remove articles by id (see `list`)")
     p.add_argument("article_ids", nargs="+", metavar="ARTICLE_ID")
-    _corpus_options(p)
+    _collection_option(p)
     p.set_defaults(func=_remove)
 
     p = sub.add_parser("list", help="list the collection's articles: id, where it was added from, title")
-    _corpus_options(p)
+    _collection_option(p)
     p.set_defaults(func=_list)
 
     p = sub.add_parser("eval", help="offline evaluation")
@@ -270,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=_eval_squad)
     e = evals.add_parser("qa", help="your own questions (JSONL) over your indexed articles")
     e.add_argument("file", help='one JSON object per line: {"id", "question", "answers": [...], "history": [...]}')
-    _corpus_options(e)
+    _collection_option(e)
     e.add_argument("--retriever", choices=RETRIEVERS)
     e.add_argument("--top-k", type=int, help="passages read per question")
     e.add_argument("--out", help="folder for the report files")
