@@ -11,7 +11,7 @@ _PUNCTUATION = set(string.punctuation)
 
 @lru_cache(maxsize=1)
 def english_stemmer():
-    """PyStemmer's English (Snowball) stemmer: keyword search and sentence support stem words alike."""
+    """PyStemmer's English (Snowball) stemmer, for matching question words in an answer's sentence."""
     import Stemmer
 
     return Stemmer.Stemmer("english")

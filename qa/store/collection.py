@@ -170,8 +170,9 @@ def _write(batch: list[Item], checkpoint: Checkpoint | None, store: PassageStore
             report.duplicates.append(Duplicate(item.where, item.article.title, twin.id, twin.title))
         else:
             fresh[keys[id(item)]] = item
+    key_of = {id(i.article): key for key, i in fresh.items()}
     new: list[NewArticle] = []
-    for n in prepare([(i.article, i.where) for i in fresh.values()], embedder, settings):
+    for n in prepare([(i.article, i.where) for i in fresh.values()], embedder, settings, key=lambda a: key_of[id(a)]):
         if n.passages:
             new.append(n)
         else:
@@ -212,7 +213,7 @@ class _Progress:
     """A progress bar over the bytes of all sources, with articles/s and passages/s beside the ETA."""
 
     def __init__(self, sources: Sequence[Source], show: bool) -> None:
-        self.show, self.started = show, time.monotonic()
+        self.started = time.monotonic()
         self.bar = None
         if show:
             from tqdm.auto import tqdm

@@ -186,7 +186,6 @@ class LocalStore:
         vectors.remove(gone)
         rows = db.execute("SELECT key, vector FROM passages WHERE generation > ? ORDER BY key", (since,))
         while batch := rows.fetchmany(_BATCH):
-            vectors.remove([k for k, _ in batch])  # a rebuilt passage keeps no old vector
             vectors.add([k for k, _ in batch], from_blobs([v for _, v in batch], vectors.dimension))
 
     # --- connections and locks ---------------------------------------------------------------------
@@ -268,10 +267,10 @@ class LocalStore:
             return True
 
     def article(self, article_id: str) -> Article:
-        row = self._conn().execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)).fetchone()
-        if row is None:
+        found = _article_by(self._conn(), "id", article_id)
+        if found is None:
             raise KeyError(article_id)
-        return Article(*row)
+        return found
 
     def entries(self, limit: int | None = None) -> list[ArticleEntry]:
         rows = self._conn().execute("SELECT id, title, origin FROM articles ORDER BY key LIMIT ?", (limit or -1,))
@@ -381,7 +380,7 @@ class LocalStore:
     def _apply(self, db: sqlite3.Connection, generation: int, change: Change) -> tuple[Written, bool]:
         """Make the change inside the caller's transaction; False: nothing to commit."""
         ids = list(dict.fromkeys(change.remove))
-        removed = [self._article_row(db, i) for i in ids]
+        removed = [_article_by(db, "id", i) for i in ids]
         missing = tuple(i for i, a in zip(ids, removed) if a is None)
         if missing:
             return Written(self._generation, missing=missing), False
@@ -389,9 +388,9 @@ class LocalStore:
             db.executemany("DELETE FROM articles WHERE id = ?", [(i,) for i in ids])  # passages go with them
         added, duplicates = [], []
         for new in change.add:
-            row = db.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE content_key = ?", (new.key,)).fetchone()
-            if row is not None:
-                duplicates.append((new, Article(*row)))
+            twin = _article_by(db, "content_key", new.key)
+            if twin is not None:
+                duplicates.append((new, twin))
                 continue
             article = replace(new.article, id=_free_id(db, new.article.id))
             cursor = db.execute(
@@ -416,11 +415,6 @@ class LocalStore:
                 (article_key, passage.index, passage.text, passage.start, passage.end,
                  json.dumps(passage.runs), to_blob(vector), generation))
             db.execute("INSERT INTO keywords (rowid, body) VALUES (?, ?)", (cursor.lastrowid, embedding_text(article, passage)))
-
-    @staticmethod
-    def _article_row(db, article_id: str) -> Article | None:
-        row = db.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)).fetchone()
-        return Article(*row) if row else None
 
     @staticmethod
     def _set_counts(db) -> None:
@@ -496,6 +490,12 @@ class _Rollback(Exception):
 
     def __init__(self, written: Written | None) -> None:
         self.written = written
+
+
+def _article_by(db: sqlite3.Connection, column: str, value: str) -> Article | None:
+    """The article whose `column` (id or content_key, both unique) is `value`."""
+    row = db.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE {column} = ?", (value,)).fetchone()
+    return Article(*row) if row else None
 
 
 def _free_id(db, wanted: str) -> str:

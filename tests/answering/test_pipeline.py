@@ -124,3 +124,20 @@ def test_no_alone_view_without_neighbours_or_weight(seed_pipeline):
     for changes in ({"read_neighbours": 0}, {"read_alone_weight": 0.0}):
         pipeline = replace(seed_pipeline, settings=seed_pipeline.settings.replace(**changes))
         assert len(pipeline.read(question, hits)) == 1
+
+
+def test_a_question_reads_what_another_process_committed_since_the_last_one(settings, embedder, reader):
+    """The chat's pipeline moves its store to the newest commit at each question: an article another
+    writer added is found by dense retrieval too (not only by keyword search, which reads the database)."""
+    from qa.answering.pipeline import Pipeline
+    from qa.retrieval.retrievers import make_retriever
+    from qa.store.collection import add_articles, open_collection
+    from articles import CAIRO_TXT, uploads
+
+    chat = open_collection(settings, embedder)
+    pipeline = Pipeline(settings, embedder, chat, reader, make_retriever(chat, embedder, settings))
+    other = open_collection(settings, embedder)
+    add_articles(settings, uploads(("cairo.txt", CAIRO_TXT.encode())), other, embedder)
+    response = pipeline.ask("When did it snow in Cairo for the first time in decades?")
+    assert chat.generation() == other.generation()
+    assert response.answers[0].citation.article_id == "cairo"
