@@ -33,6 +33,11 @@ class Settings:
     # Passages added or removed since the last vector snapshot before the next is written: a start reads
     # at most about this many vectors from the database beside the snapshot.
     snapshot_every: int = 20_000
+    # From this many passages the dense index is approximate (IVF over 8-bit vectors: a flat search
+    # reads every vector per question); 0 keeps it exact. Applied when a snapshot is written.
+    ivf_from: int = 200_000
+    # IVF lists searched per question: more finds more of the exact index's neighbours, slower.
+    ivf_probes: int = 32
     # Any sentence-transformers path or hub id; empty means the packaged all-MiniLM-L6-v2. The default is
     # that model fine-tuned here on training questions (qa.training.embedder; models/embedder/README.md).
     embedder: str = str(SHIPPED_EMBEDDER)

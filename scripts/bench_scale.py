@@ -1,19 +1,20 @@
 """How the collection behaves as it grows: ingest, size, start, updates, retrieval and answers at 1k /
 10k / 100k articles (docs/benchmarks.md).
 
-    python scripts/bench_scale.py [--sizes 1000 10000 100000] [--work runs/scale] [--questions 200]
+    python scripts/bench_scale.py [--sizes 1000 10000 100000] [--work runs/scale] [--questions 500]
 
-The corpus is SQuAD v1.1 dev's 2,067 paragraphs (so its questions have their answers in it) followed
-by distractors: real paragraphs from ../shared/data/train and ../shared/data/train-extra (SQuAD train,
-never the dev articles). One collection is grown size by size with `qa add` (resumable: rerun the
-same command after a stop and it continues), and at each size the script measures:
+The corpus is `scripts/scale_corpus.py`'s: SQuAD v1.1 dev's 2,067 paragraphs (so its questions have
+their answers in it) followed by real-text distractors (SQuAD-style training paragraphs, then software
+documentation and dictionary entries from Debian packages), built once into --work. One collection is
+grown size by size with `add_articles`, as `qa add` does (resumable: rerun the same command after a
+stop and it continues), and at each size the script measures:
 
 - ingest throughput of the articles added for this size (articles/s, passages/s)
 - the folder's size on disk; a cold start (a new process opening the collection, models included)
   and its peak RSS
 - adding one article and removing it again, end to end through `add_articles` / `remove_articles`
 - retrieval latency (hybrid) and whole-question latency, p50 / p95, over --questions dev questions
-- recall@5 of those questions (is a gold answer in the first 5 passages)
+- recall@5 of those questions (is a gold answer in the first 5 passages) and the F1 of the best answer
 """
 
 from __future__ import annotations
@@ -29,24 +30,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
 
+import scale_corpus  # noqa: E402
 from qa.settings import load_settings, quiet_model_loading  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
-
-
-def corpus(limit: int) -> list[dict]:
-    """Dev paragraphs first, then distractor paragraphs, one article each, no text twice."""
-    files = [SHARED / "squad" / "dev-v1.1.json", *sorted((SHARED / "train").glob("*.json")),
-             SHARED / "train-extra" / "squad-v1.1-train-explorer.json"]
-    out, seen = [], set()
-    for f in files:
-        for article in json.loads(f.read_text())["data"]:
-            for p in article.get("paragraphs", []):
-                if p["context"] not in seen and len(out) < limit:
-                    seen.add(p["context"])
-                    out.append({"title": article.get("title", "untitled").replace("_", " "), "text": p["context"]})
-    return out
 
 
 def percentiles(values: list[float]) -> str:
@@ -69,11 +58,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--work", type=Path, default=REPO / "runs" / "scale")
-    parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--questions", type=int, default=500)
     args = parser.parse_args()
     quiet_model_loading()
     from qa.answering.pipeline import Pipeline
     from qa.datasets.squad import gold_rank, load_squad, tuning_sample
+    from qa.evaluation.scoring import score_prediction
     from qa.ingest.sources import Source
     from qa.store.collection import add_articles, remove_articles
 
@@ -82,15 +72,16 @@ def main() -> int:
     settings = load_settings(index_dir=folder, seeds_dir="")
     pipeline = Pipeline.load(settings)
     store = pipeline.store
-    records = corpus(max(args.sizes))
+    records = list(scale_corpus.articles(args.work / "text", max(args.sizes)))
     if len(records) < max(args.sizes):
-        print(f"only {len(records):,} distinct paragraphs are available; sizes above that are skipped")
+        print(f"only {len(records):,} distinct articles are available; sizes above that are skipped")
     dev = [ex for ex in load_squad(SHARED / "squad" / "dev-v1.1.json") if ex.answers]
-    rows = []
+    rows, previous = [], 0
     for size in [s for s in args.sizes if s <= len(records)]:
-        feed = args.work / f"articles-{size}.jsonl"
+        feed = args.work / f"articles-{previous + 1}-{size}.jsonl"  # the articles this size adds
         if not feed.exists():
-            feed.write_text("".join(json.dumps(r) + "\n" for r in records[:size]))
+            feed.write_text("".join(json.dumps(r) + "\n" for r in records[previous:size]))
+        previous = size
         before_articles, before_passages, started = store.article_count(), store.passage_count(), time.perf_counter()
         report = add_articles(settings, [Source.file(feed)], store, pipeline.embedder, show_progress=True)
         ingest_s = time.perf_counter() - started
@@ -107,16 +98,22 @@ def main() -> int:
         remove_articles(settings, [e.id for e in store.entries() if e.title == f"Bench note {size}"], store)
         remove_s = time.perf_counter() - t
 
+        mix: dict[str, int] = {}
+        for r in records[:size]:
+            mix[r["source"]] = mix.get(r["source"], 0) + 1
+        print(f"{size:,} articles:", ", ".join(f"{k} {v:,}" for k, v in mix.items()), flush=True)
         present = {r["text"] for r in records[:size]}  # questions whose paragraph is in the collection
         examples = tuning_sample([ex for ex in dev if ex.context in present], args.questions)
-        retrieval, answer, ranks = [], [], []
+        retrieval, answer, ranks, f1 = [], [], [], []
         for ex in examples:
             t = time.perf_counter()
             hits = pipeline.retrieve(ex.question)
             retrieval.append(time.perf_counter() - t)
             t = time.perf_counter()
-            pipeline.ask(ex.question)
+            response = pipeline.ask(ex.question)
             answer.append(time.perf_counter() - t)
+            # SQuAD v1.1 has no unanswerable questions: the best answer is scored even where the chat declines.
+            f1.append(score_prediction(response.answers[0].text if response.answers else "", [a.text for a in ex.answers])[1])
             ranks.append(gold_rank(hits, [a.text for a in ex.answers]))
         recall5 = sum(r is not None and r <= 5 for r in ranks) / len(ranks)
         row = {
@@ -125,7 +122,7 @@ def main() -> int:
             "disk": f"{disk / 2**20:.0f} MB", "cold start": f"{cold_s:.1f} s", "RSS": f"{rss_mb:.0f} MB",
             "add one / remove one": f"{add_s:.2f} s / {remove_s:.2f} s",
             "retrieval p50 / p95": percentiles(retrieval), "question p50 / p95": percentiles(answer),
-            "recall@5": f"{recall5:.3f}", "refused": len(report.refused),
+            "recall@5": f"{recall5:.3f}", "F1": f"{100 * statistics.mean(f1):.1f}", "refused": len(report.refused),
         }
         rows.append(row)
         print(json.dumps(row), flush=True)

@@ -41,7 +41,7 @@ from qa.store.base import (
     ArticleEntry, Change, Checkpoint, Hit, Manifest, NewArticle, StoreReadOnly, StoreUnusable, Written, embedding_text,
 )
 from qa.store.keywords import TOKENIZER, match_expression
-from qa.store.vectors import VectorIndex, from_blobs, to_blob
+from qa.store.vectors import DenseLayout, VectorIndex, from_blobs, to_blob
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +90,11 @@ _PASSAGE_COLUMNS = 'p.key, a.id, p.position, p.text, p.start, p."end", p.runs'
 class LocalStore:
     """The collection in `folder` (see the module docstring). Open with `LocalStore.open`."""
 
-    def __init__(self, folder: Path, read_only: bool, snapshot_every: int) -> None:
+    def __init__(self, folder: Path, read_only: bool, snapshot_every: int, layout: DenseLayout) -> None:
         self.folder = Path(folder)
         self.read_only = read_only
         self.snapshot_every = snapshot_every
+        self.layout = layout
         self._local = threading.local()  # one connection per thread
         self._connections: list[sqlite3.Connection] = []
         # The chat answers from several threads: the in-memory index is changed and searched under this.
@@ -105,9 +106,11 @@ class LocalStore:
     # --- opening -----------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, folder: Path, manifest: Manifest, snapshot_every: int = 20_000) -> "LocalStore":
+    def open(cls, folder: Path, manifest: Manifest, snapshot_every: int = 20_000,
+             layout: DenseLayout = DenseLayout()) -> "LocalStore":
         """The collection in `folder`, created (empty, with `manifest`) if there is none. Its
-        `manifest` is the stored one, which may differ from the one given: the caller decides."""
+        `manifest` is the stored one, which may differ from the one given: the caller decides.
+        `layout`: when the dense index is approximate (applied when a snapshot is written)."""
         folder = Path(folder)
         path = folder / DATABASE
         if not path.exists():
@@ -118,7 +121,7 @@ class LocalStore:
             except OSError as err:
                 raise StoreUnusable(f"cannot create a collection in {folder}: {err.strerror or err}") from err
         read_only = path.exists() and not (os.access(folder, os.W_OK) and os.access(path, os.W_OK))
-        store = cls(folder, read_only, snapshot_every)
+        store = cls(folder, read_only, snapshot_every, layout)
         try:
             if not read_only:
                 with store._folder_lock(wait=True):
@@ -169,7 +172,8 @@ class LocalStore:
             vectors, since = None, 0
             if meta.get("snapshot"):
                 snap = json.loads(meta["snapshot"])
-                vectors = VectorIndex.load(self.folder / snap["file"], manifest.dimension, snap["count"], snap["bytes"])
+                vectors = VectorIndex.load(self.folder / snap["file"], manifest.dimension, snap["count"], snap["bytes"],
+                                           self.layout.probes)
                 if vectors is None:
                     log.warning("vector snapshot %s is missing or damaged: reading every vector from the database",
                                 self.folder / snap["file"])
@@ -462,6 +466,7 @@ class LocalStore:
             self._write_snapshot()
 
     def _write_snapshot(self) -> None:
+        self._relayout()
         with self._lock:
             generation = self._generation
             name, size = self._vectors.save(self.folder, generation)
@@ -483,6 +488,42 @@ class LocalStore:
             (self.folder / name).unlink(missing_ok=True)
             raise
         self._clean_leftovers()
+
+
+    def _relayout(self) -> None:
+        """Build the dense index again from the database when the collection's size calls for another
+        layout (exact or approximate, or other IVF lists). Under the folder lock, so no snapshot prunes
+        the tombstones this index needs to catch up afterwards."""
+        with self._lock:
+            count, current = len(self._vectors), self._vectors.lists
+        lists = self.layout.lists_for(count, current)
+        if lists == current:
+            return
+        log.info("building the dense index again for %d vectors: %s", count, f"IVF, {lists} lists" if lists else "exact")
+        db = self._conn()
+        with self._reading(db):
+            generation = int(self._meta(db)["generation"])
+            keys, vectors = self._all_vectors(db)
+        if lists:
+            rebuilt = VectorIndex.trained(vectors.shape[1], keys, vectors, lists, self.layout.probes)
+        else:
+            rebuilt = VectorIndex(vectors.shape[1])
+            rebuilt.add(keys, vectors)
+        del vectors
+        with self._lock:
+            self._vectors, self._generation = rebuilt, generation
+        self.refresh()
+
+    def _all_vectors(self, db: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
+        """Every passage's key and vector, read into one array (inside the caller's read transaction)."""
+        (count,) = db.execute("SELECT count(*) FROM passages").fetchone()
+        keys, vectors = np.empty(count, np.int64), np.empty((count, self.manifest.dimension), np.float32)
+        rows, n = db.execute("SELECT key, vector FROM passages ORDER BY key"), 0
+        while batch := rows.fetchmany(_BATCH):
+            keys[n : n + len(batch)] = [k for k, _ in batch]
+            vectors[n : n + len(batch)] = from_blobs([v for _, v in batch], self.manifest.dimension)
+            n += len(batch)
+        return keys, vectors
 
 
 class _Rollback(Exception):

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa.ingest.sources import Source
 from qa.store.base import StoreReadOnly, StoreUnusable
 from qa.store.collection import add_articles, open_collection, remove_articles
 from qa.store.local import DATABASE, LocalStore
@@ -97,6 +98,41 @@ def test_another_store_sees_commits_at_refresh(settings, embedder):
     with pytest.raises(KeyError):
         chat.article(SEED_ID)
     assert not chat.refresh()  # nothing new
+
+
+def test_a_collection_that_grows_gets_an_approximate_dense_index_and_keeps_every_change(settings, embedder, tmp_path):
+    """Past `ivf_from` passages a snapshot turns the dense index into IVF (small thresholds here: the
+    switch is plumbing, its quality is measured by scripts/bench_vectors.py); other stores load it,
+    removals and additions keep working on it, and shrinking brings the exact index back."""
+    import faiss
+
+    settings = settings.replace(seeds_dir="", ivf_from=200, ivf_probes=64, snapshot_every=10**9)
+    writer = open_collection(settings, embedder)
+    add_articles(settings, [Source.file(archive(tmp_path / "a.jsonl", 300))], writer, embedder)
+    assert writer._vectors.lists == 0  # no snapshot yet: still exact
+    writer.snapshot()
+    assert writer._vectors.lists == 64
+    (snapshot,) = settings.index_dir.glob("vectors-*.faiss")
+    assert isinstance(faiss.read_index(str(snapshot)), faiss.IndexIVF)
+
+    def finds_itself(store, article_id: str) -> bool:
+        (passage,) = store.article_passages(article_id)
+        vector = embedder.encode([f"{store.article(article_id).title}\n{passage.text}"])
+        return store.dense_top_k(vector, 1)[0][0][0].article_id == article_id
+
+    reader = open_collection(settings, embedder)
+    assert reader._vectors.lists == 64 and len(reader._vectors) == 300
+    ids = [e.id for e in reader.entries()]
+    assert all(finds_itself(reader, i) for i in ids[::25])
+    remove_articles(settings, ids[:250], writer)
+    add_articles(settings, [Source.file(archive(tmp_path / "b.jsonl", 5, first=1000))], writer, embedder)
+    assert reader.refresh() and len(reader._vectors) == 55
+    gone = {p.article_id for p, _ in reader.dense_top_k(embedder.encode(["Harbour report 3"]), 55)[0]}
+    assert not gone & set(ids[:250])
+    assert all(finds_itself(reader, e.id) for e in reader.entries()[-5:])
+    writer.snapshot()  # 55 passages: below half the threshold, exact again
+    assert writer._vectors.lists == 0 and len(writer._vectors) == 55
+    assert reader.refresh() is False and open_collection(settings, embedder)._vectors.lists == 0
 
 
 def test_collection_from_another_model_is_indexed_again(settings, embedder, caplog):
