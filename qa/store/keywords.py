@@ -3,12 +3,21 @@
 FTS5 ranks with Okapi BM25 and stems with Porter (the `keywords` table's tokenizer); it only needs to be
 told which words to look for. Stop words are left out because an OR over "the" scores every passage
 in the collection for nothing; the list is bm25s's English one.
+
+FTS5 computes BM25 for every passage that matches any word of the query, at a cost per passage, so a
+question's common words ("year", "city") make it slow on a large collection while adding little to
+the ranking (a word in many passages has a small inverse document frequency). `within_budget` keeps the
+rarest words up to a number of matching passages: a bound on the work per question whatever the size.
 """
 
 from __future__ import annotations
 
 import re
+import sqlite3
+import threading
+import unicodedata
 from functools import lru_cache
+from typing import Mapping, Sequence
 
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 _WORD = re.compile(r"\w+")
@@ -21,8 +30,60 @@ def _stop_words() -> frozenset[str]:
     return frozenset(STOPWORDS_EN)
 
 
-def match_expression(question: str) -> str:
-    """An FTS5 MATCH expression: any of the question's words that are not stop words ("" if none).
-    Each word is quoted, so FTS5 syntax in a question ("NOT", "*", quotes) is only ever text."""
-    words = dict.fromkeys(w for w in _WORD.findall(question.casefold()) if w not in _stop_words())
+def query_words(question: str) -> list[str]:
+    """The question's words that are not stop words, each once, in order."""
+    return list(dict.fromkeys(w for w in _WORD.findall(question.casefold()) if w not in _stop_words()))
+
+
+def match_expression(words: Sequence[str]) -> str:
+    """An FTS5 MATCH expression: any of `words` ("" if none). Each word is quoted, so FTS5 syntax in a
+    question ("NOT", "*", quotes) is only ever text."""
     return " OR ".join(f'"{w}"' for w in words)
+
+
+def within_budget(words: Sequence[str], passages: Mapping[str, int], budget: int) -> list[str]:
+    """The rarest of `words` (by `passages`: how many passages hold each) while the passages they match
+    add up to at most `budget`, in the question's order; the rarest word always. 0: no budget."""
+    if not budget or sum(passages.get(w, 0) for w in words) <= budget:
+        return list(words)
+    kept, total = set(), 0
+    for w in sorted(words, key=lambda w: passages.get(w, 0)):
+        if kept and total + passages.get(w, 0) > budget:
+            break
+        kept.add(w)
+        total += passages.get(w, 0)
+    return [w for w in words if w in kept]
+
+
+VOCABULARY = "CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocabulary USING fts5vocab(main, keywords, 'row')"
+
+
+def keyword_query(db: sqlite3.Connection, question: str, budget: int) -> str:
+    """The MATCH expression for `question` on the `keywords` table of `db` (whose connection has made
+    the `VOCABULARY` view), under `budget`."""
+    words = query_words(question)
+    if budget and words:
+        terms = {w: index_term(w) for w in words}
+        found = dict(db.execute(f"SELECT term, doc FROM temp.vocabulary WHERE term IN ({','.join('?' * len(terms))})",
+                                list(set(terms.values()))))
+        words = within_budget(words, {w: found.get(t, 0) for w, t in terms.items()}, budget)
+    return match_expression(words)
+
+
+def index_term(word: str) -> str:
+    """The word as the index holds it: diacritics removed as unicode61 does, then Porter's stem (FTS5's
+    porter is the original algorithm, which Snowball's "porter" implements). A word stemmed otherwise is
+    not found in the vocabulary and counts as rare: kept, never wrongly dropped."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+    return _stemmer().stemWord(plain)
+
+
+_local = threading.local()  # a PyStemmer stemmer is not safe to share between threads
+
+
+def _stemmer():
+    if not hasattr(_local, "stemmer"):
+        import Stemmer
+
+        _local.stemmer = Stemmer.Stemmer("porter")
+    return _local.stemmer

@@ -40,7 +40,7 @@ from qa.schema import Article, Passage
 from qa.store.base import (
     ArticleEntry, Change, Checkpoint, Hit, Manifest, NewArticle, StoreReadOnly, StoreUnusable, Written, embedding_text,
 )
-from qa.store.keywords import TOKENIZER, match_expression
+from qa.store.keywords import TOKENIZER, VOCABULARY, keyword_query
 from qa.store.vectors import DenseLayout, VectorIndex, from_blobs, to_blob
 
 log = logging.getLogger(__name__)
@@ -90,11 +90,13 @@ _PASSAGE_COLUMNS = 'p.key, a.id, p.position, p.text, p.start, p."end", p.runs'
 class LocalStore:
     """The collection in `folder` (see the module docstring). Open with `LocalStore.open`."""
 
-    def __init__(self, folder: Path, read_only: bool, snapshot_every: int, layout: DenseLayout) -> None:
+    def __init__(self, folder: Path, read_only: bool, snapshot_every: int, layout: DenseLayout,
+                 keyword_budget: int) -> None:
         self.folder = Path(folder)
         self.read_only = read_only
         self.snapshot_every = snapshot_every
         self.layout = layout
+        self.keyword_budget = keyword_budget
         self._local = threading.local()  # one connection per thread
         self._connections: list[sqlite3.Connection] = []
         # The chat answers from several threads: the in-memory index is changed and searched under this.
@@ -107,10 +109,11 @@ class LocalStore:
 
     @classmethod
     def open(cls, folder: Path, manifest: Manifest, snapshot_every: int = 20_000,
-             layout: DenseLayout = DenseLayout()) -> "LocalStore":
+             layout: DenseLayout = DenseLayout(), keyword_budget: int = 0) -> "LocalStore":
         """The collection in `folder`, created (empty, with `manifest`) if there is none. Its
         `manifest` is the stored one, which may differ from the one given: the caller decides.
-        `layout`: when the dense index is approximate (applied when a snapshot is written)."""
+        `layout`: when the dense index is approximate (applied when a snapshot is written);
+        `keyword_budget`: passages a keyword search may score (`qa.store.keywords.within_budget`)."""
         folder = Path(folder)
         path = folder / DATABASE
         if not path.exists():
@@ -121,7 +124,7 @@ class LocalStore:
             except OSError as err:
                 raise StoreUnusable(f"cannot create a collection in {folder}: {err.strerror or err}") from err
         read_only = path.exists() and not (os.access(folder, os.W_OK) and os.access(path, os.W_OK))
-        store = cls(folder, read_only, snapshot_every, layout)
+        store = cls(folder, read_only, snapshot_every, layout, keyword_budget)
         try:
             if not read_only:
                 with store._folder_lock(wait=True):
@@ -209,6 +212,9 @@ class LocalStore:
                 except sqlite3.OperationalError:
                     if n == len(modes) - 1:
                         raise
+            # How many passages hold each word, for the keyword budget (a view of the FTS index, per
+            # connection, so read-only collections and older databases have it too).
+            db.execute(VOCABULARY)
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA synchronous=FULL")  # a commit that was reported survives a power cut too
             self._local.db = db
@@ -317,7 +323,7 @@ class LocalStore:
     def keyword_top_k(self, questions: Sequence[str], k: int) -> list[list[Hit]]:
         db, ranked = self._conn(), []
         for question in questions:
-            expression = match_expression(question)
+            expression = keyword_query(db, question, self.keyword_budget)
             if not expression or k <= 0:  # only stop words: no evidence, no hits
                 ranked.append([])
                 continue

@@ -1,0 +1,112 @@
+"""How fast SQLite FTS5 keyword search answers at a large collection's size, and what leaving out the
+most common question words costs and buys (docs/benchmarks.md).
+
+    python scripts/bench_keywords.py [--rows 800000] [--questions 300] [--budgets 0 50000 20000 10000 5000] [--work runs/keywords]
+
+The table is the store's (`qa.store.keywords.TOKENIZER`), filled with `scripts/scale_corpus.py`'s
+100k real articles cut into passage-sized pieces, repeated until it holds --rows rows (the repeats
+keep word statistics but make each piece appear several times: timing only). For dev questions it
+times the store's query (the non-stop words, OR) under several keyword budgets (the rarest words kept
+while the passages holding them add up to the budget), and reports how much of the top 100 / top 5
+each shares with the first budget's (none: every word).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+import scale_corpus  # noqa: E402
+from qa.store.keywords import TOKENIZER, VOCABULARY, keyword_query  # noqa: E402
+
+PIECE = 600  # characters: about a 128-token passage
+
+
+def pieces(text: str) -> list[str]:
+    out, start = [], 0
+    while start < len(text):
+        end = min(len(text), start + PIECE)
+        if end < len(text):
+            end = text.rfind(" ", start, end) + 1 or end
+        out.append(text[start:end])
+        start = end
+    return out
+
+
+def build(path: Path, rows: int, cache: Path) -> sqlite3.Connection:
+    if path.exists():
+        db = sqlite3.connect(path)
+        if db.execute("SELECT count(*) FROM keywords").fetchone()[0] >= rows:
+            return db
+        db.close()
+        path.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path)
+    db.execute(f"CREATE VIRTUAL TABLE keywords USING fts5(body, tokenize='{TOKENIZER}')")
+    texts = [f"{a['title']}\n{p}" for a in scale_corpus.articles(cache) for p in pieces(a["text"])]
+    n = 0
+    with db:
+        while n < rows:
+            batch = texts[: rows - n]
+            db.executemany("INSERT INTO keywords (body) VALUES (?)", ((t,) for t in batch))
+            n += len(batch)
+    db.execute("INSERT INTO keywords (keywords) VALUES ('optimize')")  # as a long-lived index ends up
+    db.commit()
+    return db
+
+
+def search(db: sqlite3.Connection, expression: str, k: int) -> list[int]:
+    if not expression:
+        return []
+    return [r for (r,) in db.execute("SELECT rowid FROM keywords WHERE keywords MATCH ? ORDER BY rank LIMIT ?", (expression, k))]
+
+
+def ms(values: list[float]) -> str:
+    ordered = sorted(values)
+    return f"{1000 * statistics.median(ordered):.1f} / {1000 * ordered[int(0.95 * (len(ordered) - 1))]:.1f} ms"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=800_000)
+    parser.add_argument("--questions", type=int, default=300)
+    parser.add_argument("--budgets", type=int, nargs="+", default=[0, 50_000, 20_000, 10_000, 5_000],
+                        help="the first is what the others are compared with")
+    parser.add_argument("--work", type=Path, default=REPO / "runs" / "keywords")
+    parser.add_argument("--text", type=Path, default=REPO / "runs" / "scale" / "text")
+    args = parser.parse_args()
+    from qa.datasets.squad import load_squad, tuning_sample
+
+    t = time.perf_counter()
+    db = build(args.work / f"keywords-{args.rows}.sqlite", args.rows, args.text)
+    db.execute(VOCABULARY)
+    rows = db.execute("SELECT count(*) FROM keywords").fetchone()[0]
+    print(f"{rows:,} rows ready in {time.perf_counter() - t:.0f} s")
+    dev = tuning_sample(load_squad(REPO.parent / "shared" / "data" / "squad" / "dev-v1.1.json"), args.questions)
+    base = None
+    print("| keyword budget (passages scored) | search p50 / p95 (vocabulary lookup included) | top-100 shared | top-5 shared |")
+    print("|---|---|---|---|")
+    for budget in args.budgets:
+        times, found = [], []
+        for ex in dev:
+            t = time.perf_counter()
+            found.append(search(db, keyword_query(db, ex.question, budget), 100))
+            times.append(time.perf_counter() - t)
+        base = base or found
+        pairs = [(got, want) for got, want in zip(found, base) if want]
+        shared100 = statistics.mean(len(set(g) & set(w)) / len(w) for g, w in pairs)
+        shared5 = statistics.mean(len(set(g[:5]) & set(w[:5])) / len(w[:5]) for g, w in pairs)
+        print(f"| {budget or 'none'} | {ms(times)} | {shared100:.3f} | {shared5:.3f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
