@@ -64,8 +64,8 @@ def keyword_query(db: sqlite3.Connection, question: str, budget: int) -> str:
     words = query_words(question)
     if budget and words:
         terms = {w: index_term(w) for w in words}
-        found = dict(db.execute(f"SELECT term, doc FROM temp.vocabulary WHERE term IN ({','.join('?' * len(terms))})",
-                                list(set(terms.values()))))
+        stems = sorted(set(terms.values()))  # "played" and "playing" are one term
+        found = dict(db.execute(f"SELECT term, doc FROM temp.vocabulary WHERE term IN ({','.join('?' * len(stems))})", stems))
         words = within_budget(words, {w: found.get(t, 0) for w, t in terms.items()}, budget)
     return match_expression(words)
 

@@ -33,3 +33,4 @@ def test_the_budget_reads_the_fts_vocabulary_with_the_tokenizers_stems():
     question = "Universities played as ships docked in Brisbane?"
     assert keyword_query(db, question, 0) == '"universities" OR "played" OR "ships" OR "docked" OR "brisbane"'
     assert keyword_query(db, question, 10) == '"ships" OR "docked" OR "brisbane"'
+    assert keyword_query(db, "They played, and they are playing, in Brisbane?", 10) == '"brisbane"'  # one stem, two words
