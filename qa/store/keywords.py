@@ -43,12 +43,14 @@ def match_expression(words: Sequence[str]) -> str:
 
 def within_budget(words: Sequence[str], passages: Mapping[str, int], budget: int) -> list[str]:
     """The rarest of `words` (by `passages`: how many passages hold each) while the passages they match
-    add up to at most `budget`, in the question's order; the rarest word always. 0: no budget."""
+    add up to at most `budget`, in the question's order. None when even the rarest is over budget: a
+    question of common words only ranks most of the collection by a little BM25 each, so the dense
+    retriever alone ranks it. 0: no budget."""
     if not budget or sum(passages.get(w, 0) for w in words) <= budget:
         return list(words)
     kept, total = set(), 0
     for w in sorted(words, key=lambda w: passages.get(w, 0)):
-        if kept and total + passages.get(w, 0) > budget:
+        if total + passages.get(w, 0) > budget:
             break
         kept.add(w)
         total += passages.get(w, 0)

@@ -26,6 +26,10 @@ import faiss
 import numpy as np
 
 
+# Vectors k-means sees per IVF list when training (FAISS asks for at least 39): training time grows with it.
+TRAINING_PER_LIST = 40
+
+
 @dataclass(frozen=True)
 class DenseLayout:
     """When the dense index becomes approximate, and how it is searched then."""
@@ -55,7 +59,7 @@ class VectorIndex:
     def trained(cls, dimension: int, keys: Sequence[int], vectors: np.ndarray, lists: int, probes: int) -> "VectorIndex":
         """An IVF-SQ8 index with `lists` lists, trained on (a sample of) `vectors`, holding all of them."""
         index = faiss.index_factory(dimension, f"IVF{lists},SQ8", faiss.METRIC_INNER_PRODUCT)
-        sample = np.random.default_rng(0).permutation(len(vectors))[: 64 * lists]
+        sample = np.random.default_rng(0).permutation(len(vectors))[: TRAINING_PER_LIST * lists]
         index.train(np.ascontiguousarray(vectors[np.sort(sample)], dtype=np.float32))
         out = cls(dimension, index, probes)
         out.add(keys, vectors)
