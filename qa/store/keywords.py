@@ -60,16 +60,35 @@ def within_budget(words: Sequence[str], passages: Mapping[str, int], budget: int
 VOCABULARY = "CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocabulary USING fts5vocab(main, keywords, 'row')"
 
 
-def keyword_query(db: sqlite3.Connection, question: str, budget: int) -> str:
+def keyword_query(db: sqlite3.Connection, question: str, budget: int, counts: "TermCounts", size: int) -> str:
     """The MATCH expression for `question` on the `keywords` table of `db` (whose connection has made
-    the `VOCABULARY` view), under `budget`."""
+    the `VOCABULARY` view) under `budget`, for a collection of `size` passages."""
     words = query_words(question)
     if budget and words:
         terms = {w: index_term(w) for w in words}
-        stems = sorted(set(terms.values()))  # "played" and "playing" are one term
-        found = dict(db.execute(f"SELECT term, doc FROM temp.vocabulary WHERE term IN ({','.join('?' * len(stems))})", stems))
-        words = within_budget(words, {w: found.get(t, 0) for w, t in terms.items()}, budget)
+        held = counts(db, sorted(set(terms.values())), size)  # "played" and "playing" are one term
+        words = within_budget(words, {w: held[t] for w, t in terms.items()}, budget)
     return match_expression(words)
+
+
+class TermCounts:
+    """How many passages hold each index term, from the FTS5 vocabulary, remembered until the
+    collection's size moves by 1%: counting a common term reads its whole posting list, which costs
+    more than the search it bounds, and a budget needs no exact count."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+        self._size = 0
+
+    def __call__(self, db: sqlite3.Connection, terms: Sequence[str], size: int) -> dict[str, int]:
+        if abs(size - self._size) > size // 100:
+            self._counts, self._size = {}, size
+        missing = [t for t in terms if t not in self._counts]
+        if missing:
+            found = dict(db.execute(f"SELECT term, doc FROM temp.vocabulary WHERE term IN ({','.join('?' * len(missing))})",
+                                    missing))
+            self._counts.update({t: found.get(t, 0) for t in missing})
+        return {t: self._counts[t] for t in terms}
 
 
 def index_term(word: str) -> str:
@@ -77,7 +96,8 @@ def index_term(word: str) -> str:
     porter is the original algorithm, which Snowball's "porter" implements). A word stemmed otherwise is
     not found in the vocabulary and counts as rare: kept, never wrongly dropped."""
     plain = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
-    return _stemmer().stemWord(plain)
+    # FTS5's porter leaves words of one or two letters as they are (Snowball's turns "s" into "").
+    return plain if len(plain) <= 2 else _stemmer().stemWord(plain)
 
 
 _local = threading.local()  # a PyStemmer stemmer is not safe to share between threads

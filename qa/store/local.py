@@ -40,7 +40,7 @@ from qa.schema import Article, Passage
 from qa.store.base import (
     ArticleEntry, Change, Checkpoint, Hit, Manifest, NewArticle, StoreReadOnly, StoreUnusable, Written, embedding_text,
 )
-from qa.store.keywords import TOKENIZER, VOCABULARY, keyword_query
+from qa.store.keywords import TOKENIZER, VOCABULARY, TermCounts, keyword_query
 from qa.store.vectors import DenseLayout, VectorIndex, from_blobs, to_blob
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,7 @@ class LocalStore:
         self.snapshot_every = snapshot_every
         self.layout = layout
         self.keyword_budget = keyword_budget
+        self._term_counts = TermCounts()
         self._local = threading.local()  # one connection per thread
         self._connections: list[sqlite3.Connection] = []
         # The chat answers from several threads: the in-memory index is changed and searched under this.
@@ -323,7 +324,7 @@ class LocalStore:
     def keyword_top_k(self, questions: Sequence[str], k: int) -> list[list[Hit]]:
         db, ranked = self._conn(), []
         for question in questions:
-            expression = keyword_query(db, question, self.keyword_budget)
+            expression = keyword_query(db, question, self.keyword_budget, self._term_counts, self.passage_count())
             if not expression or k <= 0:  # only stop words: no evidence, no hits
                 ranked.append([])
                 continue

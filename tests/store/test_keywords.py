@@ -3,7 +3,7 @@ scored, and that the store's FTS5 index agrees with the stems the budget looks u
 
 import sqlite3
 
-from qa.store.keywords import TOKENIZER, VOCABULARY, index_term, keyword_query, query_words, within_budget
+from qa.store.keywords import TOKENIZER, VOCABULARY, TermCounts, index_term, keyword_query, query_words, within_budget
 
 
 def test_stop_words_and_repeats_are_left_out():
@@ -27,11 +27,14 @@ def test_the_budget_reads_the_fts_vocabulary_with_the_tokenizers_stems():
     db.execute(f"CREATE VIRTUAL TABLE keywords USING fts5(body, tokenize='{TOKENIZER}')")
     db.execute(VOCABULARY)
     rows = [f"Report {i}: the universities played in the café league." for i in range(50)]
-    rows += ["Brisbane's harbour took in 42 ships."]
+    rows += ["Brisbane's harbour took in 42 ships.", "Its port's ships."]
     db.executemany("INSERT INTO keywords (body) VALUES (?)", [(r,) for r in rows])
     stored = {t for (t,) in db.execute("SELECT term FROM temp.vocabulary")}
-    assert {index_term(w) for w in ("universities", "played", "café", "brisbane", "ships")} <= stored
+    assert {index_term(w) for w in ("universities", "played", "café", "brisbane", "ships", "s", "42")} <= stored
+    counts, size = TermCounts(), len(rows)
     question = "Universities played as ships docked in Brisbane?"
-    assert keyword_query(db, question, 0) == '"universities" OR "played" OR "ships" OR "docked" OR "brisbane"'
-    assert keyword_query(db, question, 10) == '"ships" OR "docked" OR "brisbane"'
-    assert keyword_query(db, "They played, and they are playing, in Brisbane?", 10) == '"brisbane"'  # one stem, two words
+    assert keyword_query(db, question, 0, counts, size) == '"universities" OR "played" OR "ships" OR "docked" OR "brisbane"'
+    assert keyword_query(db, question, 10, counts, size) == '"ships" OR "docked" OR "brisbane"'
+    # one stem for two words; "s" is a term of its own, held by two passages
+    assert keyword_query(db, "They played, and they are playing, in Brisbane's port?", 2, counts, size) == '"brisbane" OR "port"'
+    assert counts(db, ["s", "plai"], size) == {"s": 2, "plai": 50}
