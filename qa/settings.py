@@ -34,10 +34,11 @@ class Settings:
     # at most about this many vectors from the database beside the snapshot.
     snapshot_every: int = 20_000
     # From this many passages the dense index is approximate (IVF over 8-bit vectors: a flat search
-    # reads every vector per question); 0 keeps it exact. Applied when a snapshot is written.
-    ivf_from: int = 200_000
+    # reads every vector per question); 0 keeps it exact. Applied when a snapshot is written. Off by
+    # default: on real questions IVF loses more recall than it may (docs/benchmarks.md, "Scale").
+    ivf_from: int = 0
     # IVF lists searched per question: more finds more of the exact index's neighbours, slower.
-    ivf_probes: int = 32
+    ivf_probes: int = 64
     # Passages a keyword search may score per question: the question's rarest words are kept while the
     # passages holding them add up to this (qa.store.keywords.within_budget); 0: every word, always.
     keyword_budget: int = 20_000

@@ -9,6 +9,11 @@ keep word statistics but make each piece appear several times: timing only). For
 times the store's query (the non-stop words, OR) under several keyword budgets (the rarest words kept
 while the passages holding them add up to the budget), and reports how much of the top 100 / top 5
 each shares with the first budget's (none: every word).
+
+With --collection (a real collection holding SQuAD v1.1 dev's paragraphs, e.g. the one
+`scripts/bench_scale.py` grows), it also measures what matters: hybrid recall@5 of dev questions on that
+collection, each budget scaled to the same share of its passages as it is of --rows (so a smaller
+collection leaves out as many of a question's words as the large one would).
 """
 
 from __future__ import annotations
@@ -82,6 +87,7 @@ def main() -> int:
                         help="the first is what the others are compared with")
     parser.add_argument("--work", type=Path, default=REPO / "runs" / "keywords")
     parser.add_argument("--text", type=Path, default=REPO / "runs" / "scale" / "text")
+    parser.add_argument("--collection", type=Path, default=None)
     args = parser.parse_args()
     from qa.datasets.squad import load_squad, tuning_sample
 
@@ -105,7 +111,31 @@ def main() -> int:
         shared100 = statistics.mean(len(set(g) & set(w)) / len(w) for g, w in pairs)
         shared5 = statistics.mean(len(set(g[:5]) & set(w[:5])) / len(w[:5]) for g, w in pairs)
         print(f"| {budget or 'none'} | {ms(times)} | {shared100:.3f} | {shared5:.3f} |", flush=True)
+    if args.collection:
+        hybrid_recall(args.collection, args.budgets, rows, dev)
     return 0
+
+
+def hybrid_recall(collection: Path, budgets: list[int], rows: int, dev) -> None:
+    from qa.datasets.squad import gold_rank
+    from qa.embedding.embedder import Embedder
+    from qa.retrieval.retrievers import make_retriever
+    from qa.settings import load_settings
+    from qa.store.indexing import open_store
+
+    settings = load_settings(index_dir=collection, seeds_dir="")
+    embedder = Embedder.from_settings(settings)
+    store = open_store(settings, embedder)
+    present = {a.text for a in (store.article(i) for i in store.article_ids()[:5000])}
+    examples = [ex for ex in dev if ex.context in present]
+    print(f"\n{store.passage_count():,} passages in {collection}; {len(examples)} of the questions have their paragraph there")
+    print("| keyword budget (at --rows) | scaled to this collection | hybrid recall@5 |\n|---|---|---|")
+    for budget in budgets:
+        store.keyword_budget = round(budget * store.passage_count() / rows)
+        retriever = make_retriever(store, embedder, settings)
+        ranks = [gold_rank(retriever.run(ex.question, 5), [a.text for a in ex.answers]) for ex in examples]
+        print(f"| {budget or 'none'} | {store.keyword_budget or 'none'} | "
+              f"{sum(r is not None for r in ranks) / len(ranks):.3f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ class DenseLayout:
     """When the dense index becomes approximate, and how it is searched then."""
 
     approximate_from: int = 0  # vectors; 0: always exact
-    probes: int = 32  # IVF lists searched per question
+    probes: int = 64  # IVF lists searched per question
 
     def lists_for(self, count: int, current: int = 0) -> int:
         """IVF lists for an index of `count` vectors now trained with `current` lists (0: flat): the
