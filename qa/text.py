@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import re
 import string
-from functools import lru_cache
+import threading
 
 _PUNCTUATION = set(string.punctuation)
 
 
-@lru_cache(maxsize=1)
-def english_stemmer():
-    """PyStemmer's English (Snowball) stemmer, for matching question words in an answer's sentence."""
-    import Stemmer
+_local = threading.local()
 
-    return Stemmer.Stemmer("english")
+
+def stemmer(algorithm: str):
+    """PyStemmer's stemmer for `algorithm` ("english": matching question words in an answer's sentence;
+    "porter": FTS5's stems), one per thread: a PyStemmer stemmer is not safe to share between threads."""
+    stemmers = _local.__dict__.setdefault("stemmers", {})
+    if algorithm not in stemmers:
+        import Stemmer
+
+        stemmers[algorithm] = Stemmer.Stemmer(algorithm)
+    return stemmers[algorithm]
 
 
 def normalize_answer(s: str) -> str:

@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from qa.text import english_stemmer
+from qa.text import stemmer
 
 WORD = re.compile(r"[\w']+")
 
@@ -40,7 +40,7 @@ def _stopwords() -> frozenset[str]:
 @lru_cache(maxsize=4096)
 def content_stems(text: str) -> frozenset[str]:
     words = [w for w in WORD.findall(text.lower()) if w not in _stopwords()]
-    return frozenset(english_stemmer().stemWords(words))
+    return frozenset(stemmer("english").stemWords(words))
 
 
 def sentence_overlap(question: str, sentence: str) -> float:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import threading
 import unicodedata
 from functools import lru_cache
 from typing import Mapping, Sequence
+
+from qa.text import stemmer
 
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 _WORD = re.compile(r"\w+")
@@ -97,15 +98,4 @@ def index_term(word: str) -> str:
     not found in the vocabulary and counts as rare: kept, never wrongly dropped."""
     plain = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
     # FTS5's porter leaves words of one or two letters as they are (Snowball's turns "s" into "").
-    return plain if len(plain) <= 2 else _stemmer().stemWord(plain)
-
-
-_local = threading.local()  # a PyStemmer stemmer is not safe to share between threads
-
-
-def _stemmer():
-    if not hasattr(_local, "stemmer"):
-        import Stemmer
-
-        _local.stemmer = Stemmer.Stemmer("porter")
-    return _local.stemmer
+    return plain if len(plain) <= 2 else stemmer("porter").stemWord(plain)

@@ -322,9 +322,9 @@ class LocalStore:
         return self._hits(ranked)
 
     def keyword_top_k(self, questions: Sequence[str], k: int) -> list[list[Hit]]:
-        db, ranked = self._conn(), []
+        db, ranked, size = self._conn(), [], self.passage_count()
         for question in questions:
-            expression = keyword_query(db, question, self.keyword_budget, self._term_counts, self.passage_count())
+            expression = keyword_query(db, question, self.keyword_budget, self._term_counts, size)
             if not expression or k <= 0:  # only stop words: no evidence, no hits
                 ranked.append([])
                 continue
@@ -496,7 +496,6 @@ class LocalStore:
             raise
         self._clean_leftovers()
 
-
     def _relayout(self) -> None:
         """Build the dense index again from the database when the collection's size calls for another
         layout (exact or approximate, or other IVF lists). Under the folder lock, so no snapshot prunes
@@ -508,15 +507,16 @@ class LocalStore:
             return
         log.info("building the dense index again for %d vectors: %s", count, f"IVF, {lists} lists" if lists else "exact")
         db = self._conn()
+        rebuilt = VectorIndex(self.manifest.dimension)
         with self._reading(db):
             generation = int(self._meta(db)["generation"])
-            keys, vectors = self._all_vectors(db)
+            if lists:  # k-means needs the vectors together; it runs after the read ends
+                keys, vectors = self._all_vectors(db)
+            else:
+                self._catch_up(db, rebuilt, 0)
         if lists:
-            rebuilt = VectorIndex.trained(vectors.shape[1], keys, vectors, lists, self.layout.probes)
-        else:
-            rebuilt = VectorIndex(vectors.shape[1])
-            rebuilt.add(keys, vectors)
-        del vectors
+            rebuilt = VectorIndex.trained(self.manifest.dimension, keys, vectors, lists, self.layout.probes)
+            del keys, vectors
         with self._lock:
             self._vectors, self._generation = rebuilt, generation
         self.refresh()

@@ -1,10 +1,11 @@
 """The dense index: FAISS over unit vectors keyed by passage key, and its snapshots on disk.
 
-Exact (flat inner product) while a collection is small; from `DenseLayout.approximate_from` vectors
-on, an inverted file over 8-bit scalar-quantised vectors (IVF-SQ8), because a flat search reads every
-vector for every question: its time grows with the collection while IVF reads the few lists nearest
-the question, and SQ8 holds a vector in a quarter of the memory. Which layout, how many lists and how
-many are probed were chosen by measurement (docs/benchmarks.md, scripts/bench_vectors.py).
+Exact (flat inner product) by default. From `DenseLayout.approximate_from` vectors on (when set) an
+inverted file over 8-bit scalar-quantised vectors (IVF-SQ8): a flat search reads every vector for every
+question, so its time grows with the collection, while IVF reads the few lists nearest the question
+and SQ8 holds a vector in a quarter of the memory. On real questions IVF also finds fewer answers,
+more than exactness may cost, so it is off unless asked for (docs/benchmarks.md, "Scale";
+scripts/bench_vectors.py).
 
 The vectors themselves are kept with their passages in the collection database; this index is derived
 from them. A snapshot file lets a large collection start without reading every vector from the
