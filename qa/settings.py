@@ -33,12 +33,12 @@ class Settings:
     # Passages added or removed since the last vector snapshot before the next is written: a start reads
     # at most about this many vectors from the database beside the snapshot.
     snapshot_every: int = 20_000
-    # From this many passages the dense index is approximate (IVF over 8-bit vectors: a flat search
-    # reads every vector per question); 0 keeps it exact. Applied when a snapshot is written. Off by
-    # default: on real questions IVF loses more recall than it may (docs/benchmarks.md, "Scale").
-    ivf_from: int = 0
-    # IVF lists searched per question: more finds more of the exact index's neighbours, slower.
-    ivf_probes: int = 64
+    # From this many passages the dense index is approximate (an HNSW graph over 8-bit vectors: a flat
+    # search reads every vector per question, so its time grows with the collection); 0 keeps it exact.
+    # Applied when a snapshot is written (docs/benchmarks.md, "Scale").
+    hnsw_from: int = 50_000
+    # Candidates the graph search keeps per question: more finds more of the exact index's neighbours, slower.
+    hnsw_search_depth: int = 128
     # Passages a keyword search may score per question: the question's rarest words are kept while the
     # passages holding them add up to this (qa.store.keywords.within_budget); 0: every word, always.
     keyword_budget: int = 20_000

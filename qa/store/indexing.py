@@ -38,7 +38,7 @@ def wanted_manifest(settings: Settings, embedder: Embedder) -> Manifest:
 
 
 def dense_layout(settings: Settings) -> DenseLayout:
-    return DenseLayout(settings.ivf_from, settings.ivf_probes)
+    return DenseLayout(settings.hnsw_from, search_depth=settings.hnsw_search_depth)
 
 
 def prepare(

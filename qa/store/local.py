@@ -177,7 +177,7 @@ class LocalStore:
             if meta.get("snapshot"):
                 snap = json.loads(meta["snapshot"])
                 vectors = VectorIndex.load(self.folder / snap["file"], manifest.dimension, snap["count"], snap["bytes"],
-                                           self.layout.probes)
+                                           self.layout.search_depth)
                 if vectors is None:
                     log.warning("vector snapshot %s is missing or damaged: reading every vector from the database",
                                 self.folder / snap["file"])
@@ -185,6 +185,8 @@ class LocalStore:
                     since = snap["generation"]
             vectors = vectors or VectorIndex(manifest.dimension)
             self._catch_up(db, vectors, since)
+            if vectors.approximate:  # its graph still holds passages removed before the snapshot
+                vectors.retain(self._live_keys(db))
         with self._lock:
             self.manifest, self._vectors, self._generation = manifest, vectors, generation
 
@@ -477,7 +479,7 @@ class LocalStore:
         with self._lock:
             generation = self._generation
             name, size = self._vectors.save(self.folder, generation)
-            count = len(self._vectors)
+            count = self._vectors.stored
         record = json.dumps({"file": name, "generation": generation, "count": count, "bytes": size})
         try:
             with self._writing(bump=False) as (db, _):
@@ -497,29 +499,33 @@ class LocalStore:
         self._clean_leftovers()
 
     def _relayout(self) -> None:
-        """Build the dense index again from the database when the collection's size calls for another
-        layout (exact or approximate, or other IVF lists). Under the folder lock, so no snapshot prunes
-        the tombstones this index needs to catch up afterwards."""
+        """Build the dense index again from the database when the collection's size calls for the other
+        layout (exact or approximate) or too much of an approximate one is dead. Under the folder lock,
+        so no snapshot prunes the tombstones this index needs to catch up afterwards."""
         with self._lock:
-            count, current = len(self._vectors), self._vectors.lists
-        lists = self.layout.lists_for(count, current)
-        if lists == current:
-            return
-        log.info("building the dense index again for %d vectors: %s", count, f"IVF, {lists} lists" if lists else "exact")
+            current = self._vectors
+            if not self.layout.rebuild(current):
+                return
+            count, approximate = len(current), self.layout.approximate(len(current), current.approximate)
+        log.info("building the dense index again for %d vectors: %s", count, "HNSW" if approximate else "exact")
         db = self._conn()
         rebuilt = VectorIndex(self.manifest.dimension)
         with self._reading(db):
             generation = int(self._meta(db)["generation"])
-            if lists:  # k-means needs the vectors together; it runs after the read ends
+            if approximate:  # the graph is built after the read ends: a writer need not wait for it
                 keys, vectors = self._all_vectors(db)
             else:
                 self._catch_up(db, rebuilt, 0)
-        if lists:
-            rebuilt = VectorIndex.trained(self.manifest.dimension, keys, vectors, lists, self.layout.probes)
+        if approximate:
+            rebuilt = VectorIndex.built(self.manifest.dimension, keys, vectors, self.layout)
             del keys, vectors
         with self._lock:
             self._vectors, self._generation = rebuilt, generation
         self.refresh()
+
+    @staticmethod
+    def _live_keys(db: sqlite3.Connection) -> np.ndarray:
+        return np.fromiter((k for (k,) in db.execute("SELECT key FROM passages")), np.int64)
 
     def _all_vectors(self, db: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
         """Every passage's key and vector, read into one array (inside the caller's read transaction)."""

@@ -101,38 +101,55 @@ def test_another_store_sees_commits_at_refresh(settings, embedder):
 
 
 def test_a_collection_that_grows_gets_an_approximate_dense_index_and_keeps_every_change(settings, embedder, tmp_path):
-    """Past `ivf_from` passages a snapshot turns the dense index into IVF (small thresholds here: the
-    switch is plumbing, its quality is measured by scripts/bench_vectors.py); other stores load it,
-    removals and additions keep working on it, and shrinking brings the exact index back."""
+    """Past `hnsw_from` passages a snapshot turns the dense index into an HNSW graph (small thresholds
+    here: the switch is plumbing, its quality is measured by scripts/bench_vectors.py); other stores load
+    it; removed passages are never found again, also by a store loading a snapshot that still holds
+    their vectors; a graph a fifth dead is built again; shrinking brings the exact index back."""
     import faiss
 
-    settings = settings.replace(seeds_dir="", ivf_from=200, ivf_probes=64, snapshot_every=10**9)
+    settings = settings.replace(seeds_dir="", hnsw_from=200, snapshot_every=10**9)
     writer = open_collection(settings, embedder)
     add_articles(settings, [Source.file(archive(tmp_path / "a.jsonl", 300))], writer, embedder)
-    assert writer._vectors.lists == 0  # no snapshot yet: still exact
+    assert not writer._vectors.approximate  # no snapshot yet: still exact
     writer.snapshot()
-    assert writer._vectors.lists == 64
+    assert writer._vectors.approximate
     (snapshot,) = settings.index_dir.glob("vectors-*.faiss")
-    assert isinstance(faiss.read_index(str(snapshot)), faiss.IndexIVF)
+    assert isinstance(faiss.downcast_index(faiss.read_index(str(snapshot)).index), faiss.IndexHNSW)
 
     def finds_itself(store, article_id: str) -> bool:
         (passage,) = store.article_passages(article_id)
         vector = embedder.encode([f"{store.article(article_id).title}\n{passage.text}"])
         return store.dense_top_k(vector, 1)[0][0][0].article_id == article_id
 
+    def found(store) -> set[str]:
+        return {p.article_id for p, _ in store.dense_top_k(embedder.encode(["Harbour report 3"]), 300)[0]}
+
     reader = open_collection(settings, embedder)
-    assert reader._vectors.lists == 64 and len(reader._vectors) == 300
+    assert reader._vectors.approximate and len(reader._vectors) == 300
     ids = [e.id for e in reader.entries()]
     assert all(finds_itself(reader, i) for i in ids[::25])
-    remove_articles(settings, ids[:250], writer)
+
+    remove_articles(settings, ids[:30], writer)  # a tenth: their vectors stay in the graph, dead
+    assert reader.refresh() and len(reader._vectors) == 270 and reader._vectors.stored == 300
+    assert len(found(reader)) > 200 and not found(reader) & set(ids[:30])
+    writer.snapshot()
+    assert writer._vectors.stored == 300  # written as it is
+    fresh = open_collection(settings, embedder)
+    assert len(fresh._vectors) == 270 and len(found(fresh)) > 200 and not found(fresh) & set(ids[:30])
+
+    remove_articles(settings, ids[30:90], writer)  # now 90 of 300 dead
     add_articles(settings, [Source.file(archive(tmp_path / "b.jsonl", 5, first=1000))], writer, embedder)
-    assert reader.refresh() and len(reader._vectors) == 55
-    gone = {p.article_id for p, _ in reader.dense_top_k(embedder.encode(["Harbour report 3"]), 55)[0]}
-    assert not gone & set(ids[:250])
+    assert reader.refresh() and len(reader._vectors) == 215
     assert all(finds_itself(reader, e.id) for e in reader.entries()[-5:])
+    writer.snapshot()  # built again without the dead; 215 is above half the threshold: still a graph
+    assert writer._vectors.approximate and writer._vectors.stored == 215
+    assert open_collection(settings, embedder)._vectors.stored == 215 and not found(writer) & set(ids[:90])
+
+    remove_articles(settings, ids[90:250], writer)
     writer.snapshot()  # 55 passages: below half the threshold, exact again
-    assert writer._vectors.lists == 0 and len(writer._vectors) == 55
-    assert reader.refresh() is False and open_collection(settings, embedder)._vectors.lists == 0
+    assert not writer._vectors.approximate and len(writer._vectors) == 55
+    assert reader.refresh() and len(reader._vectors) == 55
+    assert not open_collection(settings, embedder)._vectors.approximate
 
 
 def test_collection_from_another_model_is_indexed_again(settings, embedder, caplog):
