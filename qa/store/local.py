@@ -457,13 +457,16 @@ class LocalStore:
 
     def _snapshot_if_due(self) -> None:
         """Write the dense index to a snapshot when enough has changed since the last one, so that the
-        next start reads few vectors from the database."""
+        next start reads few vectors from the database, or when it is due to be built again (its size
+        crossed the layout's threshold, or too much of its graph is dead)."""
         db = self._conn()
         meta = self._meta(db)
         since = json.loads(meta["snapshot"])["generation"] if meta.get("snapshot") else 0
         changed = sum(db.execute(f"SELECT count(*) FROM {table} WHERE generation > ?", (since,)).fetchone()[0]
                       for table in ("passages", "removed"))
-        if changed < self.snapshot_every:
+        with self._lock:
+            relayout = self.layout.rebuild(self._vectors)
+        if changed < self.snapshot_every and not relayout:
             return
         with self._folder_lock(wait=False) as locked:
             if locked:  # else another process is writing one right now

@@ -101,17 +101,18 @@ def test_another_store_sees_commits_at_refresh(settings, embedder):
 
 
 def test_a_collection_that_grows_gets_an_approximate_dense_index_and_keeps_every_change(settings, embedder, tmp_path):
-    """Past `hnsw_from` passages a snapshot turns the dense index into an HNSW graph (small thresholds
-    here: the switch is plumbing, its quality is measured by scripts/bench_vectors.py); other stores load
-    it; removed passages are never found again, also by a store loading a snapshot that still holds
-    their vectors; a graph a fifth dead is built again; shrinking brings the exact index back."""
+    """Past `hnsw_from` passages the dense index becomes an HNSW graph (small thresholds here: the switch
+    is plumbing, its quality is measured by scripts/bench_vectors.py), built and written as a snapshot
+    by the write that crossed it; other stores load it; removed passages are never found again, also by
+    a store loading a snapshot that still holds their vectors; a graph a fifth dead is built again;
+    shrinking brings the exact index back."""
     import faiss
 
     settings = settings.replace(seeds_dir="", hnsw_from=200, snapshot_every=10**9)
     writer = open_collection(settings, embedder)
-    add_articles(settings, [Source.file(archive(tmp_path / "a.jsonl", 300))], writer, embedder)
-    assert not writer._vectors.approximate  # no snapshot yet: still exact
-    writer.snapshot()
+    add_articles(settings, [Source.file(archive(tmp_path / "a.jsonl", 150))], writer, embedder)
+    assert not writer._vectors.approximate and not list(settings.index_dir.glob("vectors-*.faiss"))
+    add_articles(settings, [Source.file(archive(tmp_path / "a2.jsonl", 150, first=150))], writer, embedder)
     assert writer._vectors.approximate
     (snapshot,) = settings.index_dir.glob("vectors-*.faiss")
     assert isinstance(faiss.downcast_index(faiss.read_index(str(snapshot)).index), faiss.IndexHNSW)
@@ -137,16 +138,14 @@ def test_a_collection_that_grows_gets_an_approximate_dense_index_and_keeps_every
     fresh = open_collection(settings, embedder)
     assert len(fresh._vectors) == 270 and len(found(fresh)) > 200 and not found(fresh) & set(ids[:30])
 
-    remove_articles(settings, ids[30:90], writer)  # now 90 of 300 dead
+    remove_articles(settings, ids[30:90], writer)  # 90 of 300 dead: built again without them
+    assert writer._vectors.approximate and writer._vectors.stored == 210
     add_articles(settings, [Source.file(archive(tmp_path / "b.jsonl", 5, first=1000))], writer, embedder)
     assert reader.refresh() and len(reader._vectors) == 215
     assert all(finds_itself(reader, e.id) for e in reader.entries()[-5:])
-    writer.snapshot()  # built again without the dead; 215 is above half the threshold: still a graph
-    assert writer._vectors.approximate and writer._vectors.stored == 215
-    assert open_collection(settings, embedder)._vectors.stored == 215 and not found(writer) & set(ids[:90])
+    assert open_collection(settings, embedder)._vectors.stored == 210 + 5 and not found(writer) & set(ids[:90])
 
-    remove_articles(settings, ids[90:250], writer)
-    writer.snapshot()  # 55 passages: below half the threshold, exact again
+    remove_articles(settings, ids[90:250], writer)  # 55 passages: below half the threshold, exact again
     assert not writer._vectors.approximate and len(writer._vectors) == 55
     assert reader.refresh() and len(reader._vectors) == 55
     assert not open_collection(settings, embedder)._vectors.approximate
