@@ -15,6 +15,10 @@ stop and it continues), and at each size the script measures:
 - adding one article and removing it again, end to end through `add_articles` / `remove_articles`
 - retrieval latency (hybrid) and whole-question latency, p50 / p95, over --questions dev questions
 - recall@5 of those questions (is a gold answer in the first 5 passages) and the F1 of the best answer
+- which dense index the collection has at that size (exact, or an HNSW graph: qa.store.vectors)
+
+Before the sizes, the seed chat's question latency (scripts/bench_pipeline.py's questions on the seed
+articles, same process and settings) is measured as the reference each size's latency is compared to.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
 import scale_corpus  # noqa: E402
+from bench_pipeline import QUESTIONS  # noqa: E402
 from qa.settings import load_settings, quiet_model_loading  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
@@ -54,6 +59,25 @@ print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrs
 """
 
 
+def seed_chat_latency(passes: int = 3) -> list[float]:
+    """Question latencies on the seed articles in a fresh collection, after one warm-up question."""
+    import tempfile
+
+    from qa.answering.pipeline import Pipeline
+
+    with tempfile.TemporaryDirectory(prefix="bench-seeds-") as scratch:
+        pipeline = Pipeline.load(load_settings(index_dir=Path(scratch)))
+        pipeline.ask(QUESTIONS[0])
+        out = []
+        for _ in range(passes):
+            for question in QUESTIONS:
+                t = time.perf_counter()
+                pipeline.ask(question)
+                out.append(time.perf_counter() - t)
+        pipeline.store.close()
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
@@ -68,6 +92,8 @@ def main() -> int:
     from qa.store.collection import add_articles, remove_articles
 
     args.work.mkdir(parents=True, exist_ok=True)
+    seed_latency = seed_chat_latency()
+    print(f"seed chat question p50 / p95: {percentiles(seed_latency)}", flush=True)
     folder = args.work / "collection"
     settings = load_settings(index_dir=folder, seeds_dir="")
     pipeline = Pipeline.load(settings)
@@ -121,7 +147,9 @@ def main() -> int:
             "ingest": f"{added / ingest_s:.1f} articles/s, {passages / ingest_s:.1f} passages/s" if added else "resumed: nothing new",
             "disk": f"{disk / 2**20:.0f} MB", "cold start": f"{cold_s:.1f} s", "RSS": f"{rss_mb:.0f} MB",
             "add one / remove one": f"{add_s:.2f} s / {remove_s:.2f} s",
+            "dense index": store.dense_index(),
             "retrieval p50 / p95": percentiles(retrieval), "question p50 / p95": percentiles(answer),
+            "vs seed chat (p50)": f"{statistics.median(answer) / statistics.median(seed_latency):.2f}x",
             "recall@5": f"{recall5:.3f}", "F1": f"{100 * statistics.mean(f1):.1f}", "refused": len(report.refused),
         }
         rows.append(row)

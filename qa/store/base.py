@@ -117,6 +117,10 @@ class PassageStore(Protocol):
 
     def generation(self) -> int: ...
 
+    def dense_index(self) -> str:
+        """What kind of vector index answers dense searches now, for people (benchmarks, logs)."""
+        ...
+
     def refresh(self) -> bool:
         """Move to the newest committed generation (only what changed is loaded); True if it moved."""
         ...

@@ -262,6 +262,12 @@ class LocalStore:
     def generation(self) -> int:
         return self._generation
 
+    def dense_index(self) -> str:
+        """What the dense index is now, for people: "exact", or "HNSW" with its dead share."""
+        with self._lock:
+            v = self._vectors
+            return f"HNSW ({100 * v.dead_share:.0f}% dead)" if v.approximate else "exact"
+
     def refresh(self) -> bool:
         db = self._conn()
         with self._lock:
