@@ -12,7 +12,8 @@ stop and it continues), and at each size the script measures:
 - ingest throughput of the articles added for this size (articles/s, passages/s)
 - the folder's size on disk; a cold start (a new process opening the collection, models included)
   and its peak RSS
-- adding one article and removing it again, end to end through `add_articles` / `remove_articles`
+- adding one article and removing it again, end to end through `add_articles` / `remove_articles`, and
+  adding one with `python -m qa add` in a new process (models loaded first)
 - retrieval latency (hybrid) and whole-question latency, p50 / p95, over --questions dev questions
 - recall@5 of those questions (is a gold answer in the first 5 passages) and the F1 of the best answer
 - which dense index the collection has at that size (exact, or an HNSW graph: qa.store.vectors)
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -118,11 +120,20 @@ def main() -> int:
 
         one = Source.upload("bench-one.txt", f"Bench note {size}\nThe harbour of bench town {size} took in 42 ships.\n".encode())
         t = time.perf_counter()
-        add_articles(settings, [one], store, pipeline.embedder)
+        (added_one, _), = add_articles(settings, [one], store, pipeline.embedder).added
         add_s = time.perf_counter() - t
         t = time.perf_counter()
-        remove_articles(settings, [e.id for e in store.entries() if e.title == f"Bench note {size}"], store)
+        remove_articles(settings, [added_one.id], store)
         remove_s = time.perf_counter() - t
+        # The same from the command line: a new process, models loaded, then the one article.
+        note = args.work / f"bench-cli-{size}.txt"
+        note.write_text(f"Bench command {size}\nThe harbour of command town {size} took in 43 ships.\n")
+        env = {**os.environ, "QA_INDEX_DIR": str(folder), "QA_SEEDS_DIR": ""}
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "qa", "add", str(note)], env=env, cwd=REPO, check=True, capture_output=True)
+        cli_add_s = time.perf_counter() - t
+        store.refresh()
+        remove_articles(settings, [e.id for e in store.entries() if e.title == f"Bench command {size}"], store)  # untimed
 
         mix: dict[str, int] = {}
         for r in records[:size]:
@@ -146,7 +157,7 @@ def main() -> int:
             "articles": store.article_count(), "passages": store.passage_count(),
             "ingest": f"{added / ingest_s:.1f} articles/s, {passages / ingest_s:.1f} passages/s" if added else "resumed: nothing new",
             "disk": f"{disk / 2**20:.0f} MB", "cold start": f"{cold_s:.1f} s", "RSS": f"{rss_mb:.0f} MB",
-            "add one / remove one": f"{add_s:.2f} s / {remove_s:.2f} s",
+            "add one / remove one": f"{add_s:.2f} s / {remove_s:.2f} s", "qa add one (new process)": f"{cli_add_s:.1f} s",
             "dense index": store.dense_index(),
             "retrieval p50 / p95": percentiles(retrieval), "question p50 / p95": percentiles(answer),
             "vs seed chat (p50)": f"{statistics.median(answer) / statistics.median(seed_latency):.2f}x",
