@@ -35,7 +35,7 @@ class Settings:
     snapshot_every: int = 20_000
     # From this many passages the dense index is approximate (an HNSW graph over 8-bit vectors: a flat
     # search reads every vector per question, so its time grows with the collection); 0 keeps it exact.
-    # Applied when a snapshot is written (docs/benchmarks.md, "Scale").
+    # Built by the write that crosses it (docs/benchmarks.md, "Scale").
     hnsw_from: int = 50_000
     # Candidates the graph search keeps per question: more finds more of the exact index's neighbours, slower.
     hnsw_search_depth: int = 128
