@@ -80,6 +80,18 @@ def _index(args) -> int:
     return 0
 
 
+def _export_onnx(args) -> int:
+    from qa.runtime import onnx_runtime
+    from qa.runtime.base import QUESTION_ANSWERING, SENTENCE_EMBEDDING
+
+    settings = load_settings()
+    for task, name in ((QUESTION_ANSWERING, settings.reader), (SENTENCE_EMBEDDING, settings.embedder_name())):
+        network = onnx_runtime.load(task, name, settings.onnx_cache, rebuild=args.force)
+        size = (network.folder / onnx_runtime.MODEL_FILE).stat().st_size
+        print(f"{task.name}: {network.folder} ({size / 1e6:.0f} MB)")
+    return 0
+
+
 def _print_report(report, store) -> int:
     for level, text in report.messages():
         print(text, file=sys.stderr if level == "error" else sys.stdout)
@@ -256,6 +268,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list the collection's articles: id, where it was added from, title")
     _collection_option(p)
     p.set_defaults(func=_list)
+
+    p = sub.add_parser("export-onnx", help="build the int8 ONNX files of the reader and the embedder now "
+                       "(otherwise built on first use); QA_ONNX_CACHE says where")
+    p.add_argument("--force", action="store_true", help="build them again even if they are there")
+    p.set_defaults(func=_export_onnx)
 
     p = sub.add_parser("eval", help="offline evaluation")
     evals = p.add_subparsers(dest="suite", required=True)

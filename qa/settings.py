@@ -12,6 +12,7 @@ SHIPPED_READER = REPO_ROOT / "models" / "reader"
 SHIPPED_EMBEDDER = REPO_ROOT / "models" / "embedder"
 SEEDS = REPO_ROOT / "seeds"
 RETRIEVERS = ("dense", "bm25", "hybrid")
+RUNTIMES = ("torch", "onnx")
 
 
 def default_embedder() -> str:
@@ -47,6 +48,11 @@ class Settings:
     embedder: str = str(SHIPPED_EMBEDDER)
     # Any AutoModelForQuestionAnswering path or hub id (e.g. deepset/roberta-base-squad2).
     reader: str = str(SHIPPED_READER)
+    # What runs the reader and the embedder: onnx (int8 ONNX Runtime, built from the weights into
+    # `onnx_cache` on first use or by `python -m qa export-onnx`) or torch (fp32 PyTorch, the reference).
+    # The two embed slightly differently, so a collection indexed with one is indexed again for the other.
+    runtime: str = "onnx"
+    onnx_cache: Path = REPO_ROOT / ".cache" / "onnx"
     # Short passages keep dense retrieval precise (seed questions: all answers in the top 5 at 128
     # tokens, one missed at 200) and still fit one reader window with the question.
     passage_tokens: int = 128
@@ -98,10 +104,12 @@ class Settings:
 
     def __post_init__(self) -> None:
         # Callers pass strings as often as Paths; everything downstream expects Paths.
-        for name in ("seeds_dir", "index_dir"):
+        for name in ("seeds_dir", "index_dir", "onnx_cache"):
             object.__setattr__(self, name, Path(getattr(self, name)))
         if self.retriever not in RETRIEVERS:
             raise ValueError(f"unknown retriever {self.retriever!r}: use one of {', '.join(RETRIEVERS)}")
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"unknown runtime {self.runtime!r}: use one of {', '.join(RUNTIMES)}")
 
     def retrieval_temperature(self) -> float:
         return getattr(self, f"{self.retriever}_temperature")

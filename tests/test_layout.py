@@ -12,7 +12,7 @@ QA = REPO_ROOT / "qa"
 # Lowest first. A module may import modules of its own rank or lower ranks only.
 LAYERS = [
     {"qa.settings", "qa.schema", "qa.text"},
-    {"qa.ingest", "qa.datasets"},
+    {"qa.runtime", "qa.ingest", "qa.datasets"},
     {"qa.embedding"},
     {"qa.store"},
     {"qa.retrieval"},

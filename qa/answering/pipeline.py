@@ -12,7 +12,7 @@ from qa.answering.attribution import disagreeing
 from qa.answering.conversation import Turn, contextualize
 from qa.answering.questions import EmptyQuestion, clean_question
 from qa.embedding.embedder import Embedder
-from qa.reading.reader import ExtractiveReader
+from qa.reading.reader import ExtractiveReader, Span
 from qa.reading.windows import reading_windows
 from qa.retrieval.retrievers import Retriever, make_retriever
 from qa.schema import Answer, Response, RetrievedPassage
@@ -62,7 +62,7 @@ class Pipeline:
             views, self.store, max_answers, scores, temperature, question, self.settings.sentence_overlap_weight
         )
         if self.settings.read_neighbours > 0:
-            answers = self._read_alone(question, answers)
+            answers = self._read_alone(question, answers, views)
         # Abstain on the reader's own probability (calibrated on SQuAD v2 with the gold paragraph): how
         # peaked the passage weights are says which passage to trust, not whether any answers.
         abstained = not answers or answers[0].reader_score < self.settings.min_answer_score
@@ -84,25 +84,38 @@ class Pipeline:
             )
         return [View(windows, reading, weight) for (windows, weight), reading in zip(layouts, readings)]
 
-    def _read_alone(self, question: str, answers: list[Answer]) -> list[Answer]:
-        """Each answer's reader probability re-read in its cited passage alone.
+    def _read_alone(self, question: str, answers: list[Answer], views: Sequence[View]) -> list[Answer]:
+        """Each answer's reader probability as its cited passage read alone gives it.
 
         The abstention threshold was calibrated with the reader reading one paragraph; in a window of
         three passages its probability spreads over more candidate spans (a seed answer fell from 0.32
-        to 0.04 while holding 96% of the evidence), so the window's figure would turn answers away."""
+        to 0.04 while holding 96% of the evidence), so the window's figure would turn answers away.
+        A passage already read by itself (the alone view, or a window of one passage) gives that
+        probability as its spans' window scores; only the rest are read again."""
         if not answers:
             return answers
-        with self._lock:
-            readings = self.reader.read_many(
-                [(question, [a.citation.passage]) for a in answers], top_k=self.settings.spans_per_answer * len(answers)
-            )
-        return [
-            replace(a, reader_score=max(
-                (s.score for s in r.spans if s.start < a.citation.passage_end and a.citation.passage_start < s.end),
-                default=0.0,
-            ))
-            for a, r in zip(answers, readings)
-        ]
+        alone: dict[tuple[str, int], list[Span]] = {}
+        for view in views:
+            for span in view.reading.spans:
+                window = view.windows[span.passage_index]
+                if len(window.parts) == 1:
+                    alone.setdefault((window.parts[0].article_id, window.parts[0].index), []).append(span)
+
+        def overlapping(spans: Sequence[Span], a: Answer) -> list[float]:
+            c = a.citation
+            return [s.window_score for s in spans if s.start < c.passage_end and c.passage_start < s.end]
+
+        scores = [overlapping(alone.get((a.citation.article_id, a.citation.passage_index), ()), a) for a in answers]
+        again = [i for i, found in enumerate(scores) if not found]
+        if again:
+            with self._lock:
+                readings = self.reader.read_many(
+                    [(question, [answers[i].citation.passage]) for i in again],
+                    top_k=self.settings.spans_per_answer * len(answers),
+                )
+            for i, reading in zip(again, readings):
+                scores[i] = overlapping(reading.spans, answers[i])
+        return [replace(a, reader_score=max(found, default=0.0)) for a, found in zip(answers, scores)]
 
     def ask(
         self, question: str, top_k: int | None = None, max_answers: int | None = None, history: Sequence[Turn] = ()

@@ -2,70 +2,66 @@
 
 from __future__ import annotations
 
-import hashlib
-from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from tqdm.auto import tqdm
 
+from qa.runtime.base import SENTENCE_EMBEDDING, model_identity, pad_batch
+from qa.runtime.loading import load_network
 from qa.settings import Settings
 
 
 class Embedder:
-    def __init__(self, name: str, batch_size: int | None = None) -> None:
-        import torch
-        from sentence_transformers import SentenceTransformer
-
+    def __init__(self, name: str, batch_size: int | None = None, runtime: str = Settings.runtime,
+                 onnx_cache: Path = Settings.onnx_cache) -> None:
         self.name = name
+        self.runtime = runtime
         self.batch_size = batch_size or Settings.embedder_batch_size
-        # fp32 on CPU whatever the stored weights: the shipped embedder is stored in fp16 to keep git small.
-        self.model = SentenceTransformer(name, device="cpu", model_kwargs={"dtype": torch.float32})
-        self.dimension = int(self.model.get_embedding_dimension())
+        self.network = load_network(SENTENCE_EMBEDDING, name, runtime, onnx_cache)
+        self.dimension = int(self._encode_batch(["dimension"]).shape[1])
 
     @classmethod
-    def from_settings(cls, settings) -> "Embedder":
-        return cls(settings.embedder_name(), settings.embedder_batch_size)
+    def from_settings(cls, settings: Settings) -> "Embedder":
+        return cls(settings.embedder_name(), settings.embedder_batch_size, settings.runtime, settings.onnx_cache)
 
     @property
     def identity(self) -> str:
         """What an index records to know it was built by this model, wherever the model is installed:
-        a digest of its config and of its weights' bytes, so weights retrained in the same folder (even
-        of the same size) make the index rebuild."""
-        path = Path(self.name)
-        if path.is_dir() and (path / "config.json").exists():
-            digest = hashlib.sha256((path / "config.json").read_bytes())
-            for weights in sorted(path.glob("*.safetensors")):
-                digest.update(file_digest(weights).encode())
-            return f"{path.name}:{digest.hexdigest()[:16]}"
-        return self.name
+        the model's identity (qa.runtime.base.model_identity), and for int8 ONNX its recipe, whose
+        vectors differ slightly from fp32's."""
+        identity = model_identity(self.name)
+        if self.runtime == "onnx":
+            from qa.runtime.onnx_runtime import RECIPE
+
+            identity += f"+{RECIPE}"
+        return identity
 
     @property
     def tokenizer(self):
-        return self.model.tokenizer
+        return self.network.tokenizer
 
     def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
-        """Unit-length float32 rows, so inner product is cosine similarity."""
-        vectors = self.model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=show_progress,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        """Unit-length float32 rows, so inner product is cosine similarity. Texts are read longest first in
+        batches of similar length, so batches carry little padding (which costs what real tokens do)."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dimension), np.float32)
+        encoded = self.tokenizer(texts, truncation=True, max_length=self.network.max_length)
+        order = np.argsort([-len(ids) for ids in encoded["input_ids"]], kind="stable")
+        vectors = np.empty((len(texts), self.dimension), np.float32)
+        starts = range(0, len(texts), self.batch_size)
+        for start in tqdm(starts, desc="embedding", unit="batch", disable=not show_progress):
+            rows = order[start : start + self.batch_size]
+            vectors[rows] = self.network(pad_batch(self.tokenizer, encoded, rows, self.network.input_names))[0]
+        return _unit(vectors)
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        encoded = self.tokenizer(texts, truncation=True, max_length=self.network.max_length)
+        return self.network(pad_batch(self.tokenizer, encoded, range(len(texts)), self.network.input_names))[0]
 
 
-def file_digest(path: Path) -> str:
-    """sha256 of a file's bytes, read once per process for each (path, size, modification time)."""
-    stat = path.stat()
-    return _digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-
-
-@lru_cache(maxsize=64)
-def _digest(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)

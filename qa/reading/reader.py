@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import torch
 
 from qa.reading.decoding import allowed_positions, best_spans, length_batches, log_norm, shared_factors, whole_words
-
+from qa.runtime.base import QUESTION_ANSWERING, pad_batch
+from qa.runtime.loading import load_network
 from qa.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,9 @@ class Span:
     passage_index: int
     start: int
     end: int
+    # Its probability in the reader window it was read in, before normalising across the question's
+    # windows: for a passage that fits one window, what reading that passage alone gives.
+    window_score: float
 
 
 @dataclass(frozen=True)
@@ -52,20 +55,17 @@ class ExtractiveReader:
     """Reads passages for a question and returns ranked answer spans plus a no-answer score."""
 
     def __init__(self, model: str | Path, settings: Settings | None = None) -> None:
-        """`model`: any AutoModelForQuestionAnswering path or hub id. Window, span and batch sizes come
-        from `settings` (default: load_settings())."""
-        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
-
+        """`model`: any AutoModelForQuestionAnswering path or hub id. Window, span and batch sizes and
+        the runtime come from `settings` (default: load_settings())."""
+        settings = settings or load_settings()
         self.name = str(model)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.name)
+        self.network = load_network(QUESTION_ANSWERING, self.name, settings.runtime, settings.onnx_cache)
+        self.tokenizer = self.network.tokenizer
         if not self.tokenizer.is_fast:
             raise ValueError(f"reader {self.name}: a fast tokenizer is needed for character offsets")
-        # Shipped weights are fp16 to keep the repo small; CPUs compute in fp32.
-        self.model = AutoModelForQuestionAnswering.from_pretrained(self.name, dtype=torch.float32).eval()
         # Set by qa.training.passages; any other checkpoint was trained one window at a time.
-        self.shared_normalisation = bool(getattr(self.model.config, "shared_normalisation", False))
-        settings = settings or load_settings()
-        self.max_length = min(settings.reader_max_length, self.tokenizer.model_max_length)
+        self.shared_normalisation = bool(getattr(self.network.config, "shared_normalisation", False))
+        self.max_length = min(settings.reader_max_length, self.network.max_length)
         self.stride = settings.reader_stride
         self.max_answer_tokens = settings.max_answer_tokens
         self.max_question_tokens = settings.max_question_tokens
@@ -114,7 +114,7 @@ class ExtractiveReader:
             log_norms[item].append((log_norm(start_logits[w], allowed), log_norm(end_logits[w], allowed)))
             for s, e, p in spans[: top_k * 2]:
                 a, b = whole_words(context, offsets[s][0], offsets[e][1])
-                found[item].append((Span(context[a:b], p, passage_index, a, b), len(log_norms[item]) - 1))
+                found[item].append((Span(context[a:b], p, passage_index, a, b, p), len(log_norms[item]) - 1))
         readings = []
         for i, item_spans in enumerate(found):
             factors = shared_factors(log_norms[i]) if self.shared_normalisation and log_norms[i] else None
@@ -128,19 +128,16 @@ class ExtractiveReader:
             raise ValueError("the question is empty")
         return clip_question(self.tokenizer, question, self.max_question_tokens)
 
-    @torch.inference_mode()
     def _forward(self, enc) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in enc]
         n = len(enc["input_ids"])
         starts: list[np.ndarray] = [None] * n  # type: ignore[list-item]
         ends: list[np.ndarray] = [None] * n  # type: ignore[list-item]
         for idx in length_batches([len(ids) for ids in enc["input_ids"]], self.batch_size, self.padding_slack):
-            batch = self.tokenizer.pad({k: [enc[k][i] for i in idx] for k in keys}, return_tensors="pt")
-            out = self.model(**batch)
+            start_logits, end_logits = self.network(pad_batch(self.tokenizer, enc, idx, self.network.input_names))
             for row, i in enumerate(idx):
                 length = len(enc["input_ids"][i])
-                starts[i] = out.start_logits[row, :length].float().numpy()
-                ends[i] = out.end_logits[row, :length].float().numpy()
+                starts[i] = start_logits[row, :length]
+                ends[i] = end_logits[row, :length]
         return starts, ends
 
 

@@ -95,7 +95,7 @@ def train_embedder(recipe: Recipe, out_dir: Path, hold_out: int = 0, log_every: 
     # Negatives are mined with the model about to be trained (before any step), with the project's
     # retrieval settings.
     settings = load_settings(embedder=recipe.base)
-    embedder = Embedder.from_settings(settings)
+    embedder = Embedder.from_settings(settings.replace(runtime="torch"))  # trains the PyTorch weights
     items: list[Triplet] = []
     for path in recipe.data:  # one corpus per file, as open-mode evaluation builds it
         examples = load_training_examples(Recipe(recipe.base, [path], recipe.mix), rng)
@@ -110,7 +110,7 @@ def train_embedder(recipe: Recipe, out_dir: Path, hold_out: int = 0, log_every: 
             "give more paragraphs or a smaller --batch-size"
         )
     total = recipe.max_steps or max(1, int(len(batches) * recipe.epochs))
-    model = embedder.model
+    model = embedder.network.model
     loss_fn = MultipleNegativesRankingLoss(model)
 
     def step_loss(step: int) -> float:

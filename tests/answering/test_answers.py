@@ -29,7 +29,7 @@ def _hits_with(index, *needles, scores=None):
 
 def _span(windows, i, words, score, at=None):
     start = windows[i].passage.text.index(at or words)
-    return Span(words, score, i, start, start + len(words))
+    return Span(words, score, i, start, start + len(words), score)
 
 
 def test_overlapping_spans_are_one_answer_and_rivals_stay_apart(seed_pipeline):
