@@ -50,67 +50,34 @@ def body_lines(article: Article) -> list[list[Word]]:
     return lines or ([title_line] if title_line else [])
 
 
-@lru_cache(maxsize=1)
-def _segmenter():
-    import pysbd
+def _segments(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`: sentencex's English rules (no model download; compiled,
+    linear in the text, so a megabyte-long line needs no special care)."""
+    from sentencex import get_sentence_boundaries
 
-    return pysbd.Segmenter(language="en", clean=False, char_span=True)
-
-
-# pysbd's time grows faster than the text it is given (a single-line article of a megabyte took minutes),
-# so a line is segmented in pieces of at most this many characters, cut where a sentence most likely ends.
-# News paragraphs are far shorter: for them nothing changes.
-SEGMENT_CHARS = 5000
-_LIKELY_END = re.compile(r"[.!?][\"”’')\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
-
-
-def pieces(text: str, limit: int | None = None) -> list[int]:
-    """Start offsets of consecutive pieces of `text`, each at most `limit` (default SEGMENT_CHARS)
-    characters: a piece ends after the last likely sentence end in its second half, else at its last
-    space, else at the limit."""
-    limit = limit or SEGMENT_CHARS
-    starts, i = [0], 0
-    while len(text) - i > limit:
-        lo = i + limit // 2
-        window = text[lo : i + limit]
-        ends = [m.end() for m in _LIKELY_END.finditer(window)]
-        space = window.rfind(" ")
-        cut = ends[-1] if ends else (space + 1 if space >= 0 else len(window))
-        i = lo + cut
-        starts.append(i)
-    return starts
-
-
-def _segments(text: str, at: int | None = None) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of `text`; with `at`, of the piece holding that offset only."""
-    bounds = pieces(text) + [len(text)]
-    out = []
-    for a, b in zip(bounds, bounds[1:]):
-        if at is None or a <= at < b:
-            out += [(a + span.start, a + span.end) for span in _segmenter().segment(text[a:b])]
-    return out
+    return [(b["start_index"], b["end_index"]) for b in get_sentence_boundaries("en", text)]
 
 
 def first_sentence(line: str) -> str:
     """The first sentence of one line of text."""
-    segments = _segments(line, 0)
+    segments = _segments(line)
     return line[segments[0][0] : segments[0][1]].strip() if segments else line.strip()
 
 
 @lru_cache(maxsize=65536)  # answers are re-scored often (the same spans across settings and turns)
 def sentence_at(text: str, start: int, end: int) -> str:
-    """The sentence of `text` holding the characters [start, end) (pysbd; "U.S." does not end one)."""
+    """The sentence of `text` holding the characters [start, end) ("U.S." does not end one)."""
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end)
     line = text[line_start : line_end if line_end != -1 else len(text)]
-    for a, b in _segments(line, start - line_start):
+    for a, b in _segments(line):
         if b > start - line_start:
             return line[a:b].strip()
     return line.strip()
 
 
 def sentences(line: list[Word]) -> list[list[Word]]:
-    """Split one line into sentences (pysbd, rule-based, no model download)."""
+    """Split one line into sentences."""
     text = " ".join(w.text for w in line)
     starts, pos = [], 0
     for w in line:

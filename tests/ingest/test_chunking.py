@@ -1,7 +1,7 @@
 import re
 import time
 
-from qa.ingest.chunking import SEGMENT_CHARS, body_lines, chunk_article, pieces, sentence_at, sentences, token_counter
+from qa.ingest.chunking import body_lines, chunk_article, sentence_at, sentences, token_counter
 from qa.ingest.sources import read_folder
 from qa.ingest.formats import article_from_text
 from qa.schema import Article
@@ -72,20 +72,10 @@ def _one_line(chars: int) -> Article:
     return Article("dump", "Dump", "Dump\n" + (SENTENCE * (chars // len(SENTENCE) + 1))[:chars])
 
 
-def test_long_lines_are_cut_into_bounded_pieces_at_sentence_ends():
-    text = _one_line(60_000).text
-    starts = pieces(text)
-    bounds = starts + [len(text)]
-    assert starts[0] == 0 and all(0 < b - a <= SEGMENT_CHARS for a, b in zip(bounds, bounds[1:]))
-    assert all(text[s - 2 : s] == ". " and text[s] == "I" for s in starts[1:])  # after a full stop, before "Iraq"
-    assert pieces("short line") == [0]
-    # A line with no sentence end and no space is still cut, at the limit.
-    assert pieces("x" * 12_000, limit=5_000) == [0, 5_000, 10_000]
-
-
 def test_chunking_time_grows_linearly_with_one_long_line(embedder):
     """A single-line article four times as long takes about four times as long, at most 2.5x per
-    doubling (6.25x), not sixteen (pysbd on a whole line of a megabyte took minutes). CPU time of this
+    doubling (6.25x), not sixteen (the splitter used before, pysbd, took minutes on a whole line of a
+    megabyte). CPU time of this
     process, best of interleaved runs, so a busy machine does not decide it."""
     count = token_counter(embedder.tokenizer)
     articles = {chars: _one_line(chars) for chars in (100_000, 400_000)}
