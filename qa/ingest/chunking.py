@@ -8,6 +8,7 @@ into the original article, so answers can always be cited as `article.text[start
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Sequence
@@ -100,13 +101,17 @@ def sentences(line: list[Word]) -> list[list[Word]]:
 def chunk_article(article: Article, count_tokens: TokenCounter, max_tokens: int, overlap_tokens: int) -> list[Passage]:
     """Pack whole sentences into passages of at most `max_tokens`, repeating up to `overlap_tokens` of
     trailing sentences at the start of the next passage so an answer on a boundary is seen whole."""
-    units: list[list[Word]] = []
-    for line in body_lines(article):
-        for sentence in sentences(line):
-            units += _split_long(sentence, count_tokens, max_tokens)
+    sentences_ = [sentence for line in body_lines(article) for sentence in sentences(line)]
+    # One tokenizer call for the whole article: per sentence, the calls cost more than the tokenizing.
+    counts = count_tokens([w.text for sentence in sentences_ for w in sentence])
+    units: list[tuple[list[Word], int]] = []  # (words, tokens)
+    at = 0
+    for sentence in sentences_:
+        units += _split_long(sentence, counts[at : at + len(sentence)], max_tokens)
+        at += len(sentence)
     if not units:
         return []
-    sizes = [sum(count_tokens([w.text for w in u])) for u in units]
+    sizes = [size for _, size in units]
     passages: list[Passage] = []
     i = 0
     while i < len(units):
@@ -114,7 +119,7 @@ def chunk_article(article: Article, count_tokens: TokenCounter, max_tokens: int,
         while j < len(units) and (j == i or total + sizes[j] <= max_tokens):
             total += sizes[j]
             j += 1
-        passages.append(_passage(article.id, len(passages), [w for u in units[i:j] for w in u]))
+        passages.append(_passage(article.id, len(passages), [w for u, _ in units[i:j] for w in u]))
         if j >= len(units):
             break
         k, tail = j, 0
@@ -125,19 +130,18 @@ def chunk_article(article: Article, count_tokens: TokenCounter, max_tokens: int,
     return passages
 
 
-def _split_long(words: list[Word], count_tokens: TokenCounter, max_tokens: int) -> list[list[Word]]:
-    """A sentence longer than a passage is cut between words."""
-    counts = count_tokens([w.text for w in words])
+def _split_long(words: list[Word], counts: Sequence[int], max_tokens: int) -> list[tuple[list[Word], int]]:
+    """A sentence longer than a passage is cut between words; each part with its token count."""
     if sum(counts) <= max_tokens:
-        return [words]
+        return [(words, sum(counts))]
     parts, current, size = [], [], 0
     for w, c in zip(words, counts):
         if current and size + c > max_tokens:
-            parts.append(current)
+            parts.append((current, size))
             current, size = [], 0
         current.append(w)
         size += c
-    parts.append(current)
+    parts.append((current, size))
     return parts
 
 
@@ -173,12 +177,30 @@ def merge_passages(passages: Sequence[Passage]) -> Passage:
     return _passage(passages[0].article_id, passages[0].index, words)
 
 
+# Words per tokenizer call when counting: one call per word costs more than the tokenizing, and one call
+# for a very long text grows faster than the text.
+COUNT_WORDS = 2000
+
+
 def token_counter(tokenizer) -> TokenCounter:
-    """Token counts per word with a Hugging Face tokenizer (WordPiece never merges across spaces)."""
+    """Token counts per word with a Hugging Face fast tokenizer: the words are tokenised together, a few
+    thousand per call, and each token counted for the word its offsets fall in (WordPiece never merges
+    across spaces, so this is what tokenising each word alone gives)."""
 
     def count(words: Sequence[str]) -> list[int]:
-        if not words:
-            return []
-        return [len(ids) for ids in tokenizer(list(words), add_special_tokens=False)["input_ids"]]
+        counts: list[int] = []
+        for at in range(0, len(words), COUNT_WORDS):
+            part = words[at : at + COUNT_WORDS]
+            starts, pos = [], 0
+            for w in part:
+                starts.append(pos)
+                pos += len(w) + 1
+            enc = tokenizer(" ".join(part), add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+            found = [0] * len(part)
+            for start, end in enc["offset_mapping"]:
+                if end > start:
+                    found[bisect_right(starts, start) - 1] += 1
+            counts += found
+        return counts
 
     return count

@@ -93,3 +93,13 @@ def test_the_sentence_of_an_answer_in_a_long_line_is_found_in_its_piece():
     text = _one_line(200_000).text
     at = text.index("Iraq", 150_000)
     assert sentence_at(text, at, at + 4) == SENTENCE.strip()
+
+
+def test_words_counted_together_get_the_counts_of_each_word_tokenised_alone(embedder):
+    """Chunking tokenises an article's words in one call; each word's count must be what tokenising
+    it alone gives, punctuation, accents, digits and characters the vocabulary lacks included."""
+    words = (SEEDS / "000_69438e7c3c1c14ec.txt").read_text().split()
+    words += ["U.S.", "Soleimani's", "café", "1,300,000", "(21.3", "ft)", "日本語", "\u200b", "—"]
+    tokenizer = embedder.tokenizer
+    alone = [len(ids) for ids in tokenizer(words, add_special_tokens=False)["input_ids"]]
+    assert token_counter(tokenizer)(words) == alone

@@ -23,7 +23,7 @@ def test_each_question_gets_its_answering_passage_and_a_retrieved_passage_withou
     _write_squad(tmp_path / "train.json")
     examples = load_squad(tmp_path / "train.json")
     held = tuning_sample(examples, 1)[0]
-    found = triplets(examples, load_settings(), Embedder(default_embedder()), hold_out=1)
+    found = triplets(examples, load_settings(), Embedder(default_embedder(), runtime="torch"), hold_out=1)
     assert sorted(t.question for t in found) == sorted(q for q, _, _ in CONTEXTS if q != held.question)
     for t in found:
         _, context, answer = next(x for x in CONTEXTS if x[0] == t.question)
@@ -52,7 +52,7 @@ def test_training_writes_an_fp16_embedder_that_loads_and_differs_from_its_base(t
     weights = next(out.rglob("*.safetensors"))
     with safe_open(str(weights), "pt") as f:
         assert {str(f.get_tensor(k).dtype) for k in f.keys()} == {"torch.float16"}
-    trained, base = Embedder(str(out)), Embedder(default_embedder())
+    trained, base = Embedder(str(out), runtime="torch"), Embedder(default_embedder(), runtime="torch")
     assert trained.identity != base.identity
     question = [CONTEXTS[0][0]]
     vector = trained.encode(question)

@@ -21,7 +21,8 @@ CONTEXTS = [
 ]
 
 # The tiny plumbing readers read short windows.
-SMALL_WINDOWS = load_settings(reader_max_length=64, reader_stride=16)
+# PyTorch: the readers trained here are small plumbing checks, not worth an ONNX build in the shared cache.
+SMALL_WINDOWS = load_settings(reader_max_length=64, reader_stride=16, runtime="torch")
 
 
 def _write_squad(path):
