@@ -200,7 +200,7 @@ def table(results: list[dict]) -> list[str]:
         ("seed chat p50 / p95", lambda r: f"{ms(r['seed']['p50'])} / {ms(r['seed']['p95'])}"),
         ("long articles: question p50 / p95 / max",
          lambda r: " / ".join(ms(r["long"]["latency"][k]) for k in ("p50", "p95", "max"))),
-        ("long articles: sentence splitting", lambda r: f"{r['long']['split_per_s']:,.0f} passages/s"),
+        ("long articles: chunking (split sentences, count tokens, pack)", lambda r: f"{r['long']['split_per_s']:,.0f} passages/s"),
         ("long articles: embedding", lambda r: f"{r['long']['embed_per_s']:,.0f} passages/s"),
         ("long articles: indexing (split + embed + write)", lambda r: f"{r['long']['index_per_s']:,.0f} passages/s"),
         ("reading the retrieved passages, against a plain unbatched PyTorch reader",
