@@ -40,9 +40,6 @@ class Settings:
     hnsw_from: int = 50_000
     # Candidates the graph search keeps per question: more finds more of the exact index's neighbours, slower.
     hnsw_search_depth: int = 128
-    # Passages a keyword search may score per question: the question's rarest words are kept while the
-    # passages holding them add up to this (qa.store.keywords.within_budget); 0: every word, always.
-    keyword_budget: int = 20_000
     # Any sentence-transformers path or hub id; empty means the packaged all-MiniLM-L6-v2. The default is
     # that model fine-tuned here on training questions (qa.training.embedder; models/embedder/README.md).
     embedder: str = str(SHIPPED_EMBEDDER)

@@ -13,8 +13,8 @@ _local = threading.local()
 
 
 def stemmer(algorithm: str):
-    """PyStemmer's stemmer for `algorithm` ("english": matching question words in an answer's sentence;
-    "porter": FTS5's stems), one per thread: a PyStemmer stemmer is not safe to share between threads."""
+    """PyStemmer's stemmer for `algorithm` ("english": matching question words in an answer's sentence),
+    one per thread: a PyStemmer stemmer is not safe to share between threads."""
     stemmers = _local.__dict__.setdefault("stemmers", {})
     if algorithm not in stemmers:
         import Stemmer

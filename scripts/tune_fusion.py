@@ -105,7 +105,7 @@ def main() -> None:
 
 
 def tune_retrieval(examples, index, embedder, settings, dense_weights) -> None:
-    """recall@1/5 of dense, of BM25 (the store's: SQLite FTS5) and of hybrid at each dense weight. Each
+    """recall@1/5 of dense, of BM25 (the store's: Tantivy) and of hybrid at each dense weight. Each
     retriever ranks once; each dense weight only re-fuses."""
     questions = [ex.question for ex in examples]
     golds = [[a.text for a in ex.answers] for ex in examples]

@@ -25,7 +25,12 @@ Hit = tuple[Passage, float]  # a passage and its retriever's score, best first i
 def embedding_text(article: Article, passage: Passage) -> str:
     """What is embedded and keyword-indexed for a passage: the title tells what it is about when the
     passage itself does not say."""
-    return f"{article.title}\n{passage.text}"
+    return titled(article.title, passage.text)
+
+
+def titled(title: str, text: str) -> str:
+    """A passage's text under its article's title, as it is embedded and keyword-indexed."""
+    return f"{title}\n{text}"
 
 
 class StoreUnusable(Exception):

@@ -62,8 +62,7 @@ def prepare(
 def open_store(settings: Settings, embedder: Embedder, show_progress: bool = False) -> LocalStore:
     """The collection in `settings.index_dir` (created empty if there is none), made with `embedder`."""
     wanted = wanted_manifest(settings, embedder)
-    store = LocalStore.open(settings.index_dir, wanted, settings.snapshot_every, dense_layout(settings),
-                            settings.keyword_budget)
+    store = LocalStore.open(settings.index_dir, wanted, settings.snapshot_every, dense_layout(settings))
     differs = store.manifest.differs_from(wanted)
     if differs:
         if store.read_only:
@@ -98,8 +97,7 @@ def build_store(articles: Sequence[Article], embedder: Embedder, settings: Setti
     if folder is None:
         folder = Path(tempfile.mkdtemp(prefix="article-qa-store-"))
         atexit.register(shutil.rmtree, folder, True)
-    store = LocalStore.open(folder, wanted_manifest(settings, embedder), settings.snapshot_every, dense_layout(settings),
-                            settings.keyword_budget)
+    store = LocalStore.open(folder, wanted_manifest(settings, embedder), settings.snapshot_every, dense_layout(settings))
     # Keyed by id, not content: two paragraphs with the same text are still two articles to evaluate.
     new = prepare([(a, a.source or a.id) for a in articles], embedder, settings, show_progress, key=lambda a: f"id:{a.id}")
     store.write(Change(add=new, note="evaluation corpus"))

@@ -1,27 +1,39 @@
-"""Questions as SQLite FTS5 keyword queries.
+"""The keyword (BM25) index of a collection: a Tantivy index derived from the collection database.
 
-FTS5 ranks with Okapi BM25 and stems with Porter (the `keywords` table's tokenizer); it only needs to be
-told which words to look for. Stop words are left out because an OR over "the" scores every passage
-in the collection for nothing; the list is bm25s's English one.
+Why Tantivy and not SQLite FTS5, which the database has built in: FTS5 computes BM25 for every passage
+that matches any word of a question and sorts them all, so a 200,000-passage collection spent tens of
+milliseconds per question even when only its rarest words were searched; Tantivy finds the top k of the
+same OR query with block-max WAND, skipping passages that cannot make it, in about a millisecond at that
+size, with every word of the question (docs/benchmarks.md, "Keyword search").
 
-FTS5 computes BM25 for every passage that matches any word of the query, at a cost per passage, so a
-question's common words ("year", "city") make it slow on a large collection while adding little to
-the ranking (a word in many passages has a small inverse document frequency). `within_budget` keeps the
-rarest words up to a number of matching passages: a bound on the work per question whatever the size.
+The database stays the source of truth, as for the vectors: the index records the generation it holds
+(in a marker document, committed with the changes it describes) and catches up from the database's
+passages and tombstones, so a process killed between the database's commit and the index's only leaves
+the index behind, never ahead, and the next writer or start brings it level. Tantivy lets one writer in
+at a time: writers of this collection take turns on a lock file next to it.
 """
 
 from __future__ import annotations
 
+import fcntl
+import logging
 import re
-import sqlite3
-import unicodedata
+import shutil
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Mapping, Sequence
+from pathlib import Path
+from typing import Callable, ContextManager, Iterable, Iterator, Sequence
 
-from qa.text import stemmer
+import tantivy
 
-TOKENIZER = "porter unicode61 remove_diacritics 2"
+log = logging.getLogger(__name__)
+
+ANALYZER = "qa_english"  # registered by name on every open: Tantivy does not store analyzers
 _WORD = re.compile(r"\w+")
+_MARKER = 0  # the key of the document holding the generation (passage keys start at 1)
+_WRITER_HEAP = 50_000_000  # bytes Tantivy buffers before writing a segment
 
 
 @lru_cache(maxsize=1)
@@ -32,70 +44,151 @@ def _stop_words() -> frozenset[str]:
 
 
 def query_words(question: str) -> list[str]:
-    """The question's words that are not stop words, each once, in order."""
+    """The question's words that are not stop words, each once, in order. Stop words are left out so that
+    "the" neither costs a walk through every passage nor moves the ranking."""
     return list(dict.fromkeys(w for w in _WORD.findall(question.casefold()) if w not in _stop_words()))
 
 
-def match_expression(words: Sequence[str]) -> str:
-    """An FTS5 MATCH expression: any of `words` ("" if none). Each word is quoted, so FTS5 syntax in a
-    question ("NOT", "*", quotes) is only ever text."""
+def query_expression(words: Sequence[str]) -> str:
+    """A query for any of `words` ("" if none). Each word is quoted, so query syntax in a question
+    ("NOT", "*", ":") is only ever text."""
     return " OR ".join(f'"{w}"' for w in words)
 
 
-def within_budget(words: Sequence[str], passages: Mapping[str, int], budget: int) -> list[str]:
-    """The rarest of `words` (by `passages`: how many passages hold each) while the passages they match
-    add up to at most `budget`, in the question's order. None when even the rarest is over budget: a
-    question of common words only ranks most of the collection by a little BM25 each, so the dense
-    retriever alone ranks it. 0: no budget."""
-    if not budget or sum(passages.get(w, 0) for w in words) <= budget:
-        return list(words)
-    kept, total = set(), 0
-    for w in sorted(words, key=lambda w: passages.get(w, 0)):
-        if total + passages.get(w, 0) > budget:
-            break
-        kept.add(w)
-        total += passages.get(w, 0)
-    return [w for w in words if w in kept]
+def _analyzer() -> tantivy.TextAnalyzer:
+    # Words as in FTS5's unicode61 tokenizer (accents folded), stemmed with Snowball's English stemmer.
+    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.remove_long(40))
+            .filter(tantivy.Filter.lowercase())
+            .filter(tantivy.Filter.ascii_fold())
+            .filter(tantivy.Filter.stemmer("english"))
+            .build())
 
 
-VOCABULARY = "CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocabulary USING fts5vocab(main, keywords, 'row')"
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("body", stored=False, tokenizer_name=ANALYZER)
+    builder.add_integer_field("key", stored=False, indexed=True, fast=True)  # the passage's key
+    builder.add_integer_field("generation", stored=False, indexed=False, fast=True)  # on the marker only
+    return builder.build()
 
 
-def keyword_query(db: sqlite3.Connection, question: str, budget: int, counts: "TermCounts", size: int) -> str:
-    """The MATCH expression for `question` on the `keywords` table of `db` (whose connection has made
-    the `VOCABULARY` view) under `budget`, for a collection of `size` passages."""
-    words = query_words(question)
-    if budget and words:
-        terms = {w: index_term(w) for w in words}
-        held = counts(db, sorted(set(terms.values())), size)  # "played" and "playing" are one term
-        words = within_budget(words, {w: held[t] for w, t in terms.items()}, budget)
-    return match_expression(words)
+class KeywordIndexDamaged(Exception):
+    """The index's files cannot be read as an index: it is built again from the database."""
 
 
-class TermCounts:
-    """How many passages hold each index term, from the FTS5 vocabulary, remembered until the
-    collection's size moves by 1%: counting a common term reads its whole posting list, which costs
-    more than the search it bounds, and a budget needs no exact count."""
+class KeywordIndex:
+    """BM25 search over passages by key. Open one with `open` (a folder) or `in_memory`."""
 
-    def __init__(self) -> None:
-        self._counts: dict[str, int] = {}
-        self._size = 0
+    def __init__(self, index: tantivy.Index, folder: Path | None) -> None:
+        index.register_tokenizer(ANALYZER, _analyzer())
+        index.config_reader("Manual")
+        self._index, self.folder = index, folder
+        self._lock = threading.Lock()  # reloads and searches from the chat's threads
+        self._searcher = index.searcher()
 
-    def __call__(self, db: sqlite3.Connection, terms: Sequence[str], size: int) -> dict[str, int]:
-        if abs(size - self._size) > size // 100:
-            self._counts, self._size = {}, size
-        missing = [t for t in terms if t not in self._counts]
-        if missing:
-            found = dict(db.execute(f"SELECT term, doc FROM temp.vocabulary WHERE term IN ({','.join('?' * len(missing))})",
-                                    missing))
-            self._counts.update({t: found.get(t, 0) for t in missing})
-        return {t: self._counts[t] for t in terms}
+    @classmethod
+    def open(cls, folder: Path, create: bool) -> "KeywordIndex":
+        """The index in `folder`, made empty if `create` and there is none."""
+        folder = Path(folder)
+        try:
+            if not (folder / "meta.json").exists():
+                if not create:
+                    raise KeywordIndexDamaged(f"there is no keyword index in {folder}")
+                folder.mkdir(parents=True, exist_ok=True)
+                return cls(tantivy.Index(_schema(), path=str(folder)), folder)
+            return cls(tantivy.Index.open(str(folder)), folder)
+        except (ValueError, OSError) as err:
+            raise KeywordIndexDamaged(f"the keyword index in {folder} cannot be read ({err})") from err
+
+    @classmethod
+    def in_memory(cls) -> "KeywordIndex":
+        """An index that lives only in this process (a read-only collection whose index cannot be used)."""
+        return cls(tantivy.Index(_schema()), None)
+
+    @staticmethod
+    def remove(folder: Path) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+    # --- reading -----------------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """See what was committed since, by this process or another."""
+        with self._lock:
+            self._index.reload()
+            self._searcher = self._index.searcher()
+
+    def generation(self) -> int:
+        """The generation of the collection this index holds (-1: none yet)."""
+        with self._lock:
+            searcher = self._searcher
+        hits = searcher.search(tantivy.Query.term_query(self._index.schema, "key", _MARKER), 1, count=False).hits
+        return searcher.fast_field_values("generation", [hits[0][1]])[0] if hits else -1
+
+    def search(self, question: str, k: int) -> list[tuple[int, float]]:
+        """(passage key, BM25 score) of the k best passages for any of the question's words, best first."""
+        expression = query_expression(query_words(question))
+        if not expression or k <= 0:  # only stop words: no evidence, no hits
+            return []
+        with self._lock:
+            searcher = self._searcher
+        query, _ = self._index.parse_query_lenient(expression, ["body"])
+        hits = searcher.search(query, k, count=False).hits
+        keys = searcher.fast_field_values("key", [address for _, address in hits])
+        return [(key, score) for key, (score, _) in zip(keys, hits) if key != _MARKER]
+
+    # --- writing -----------------------------------------------------------------------------------
+
+    @contextmanager
+    def _writer(self) -> Iterator[tantivy.IndexWriter]:
+        """Tantivy's one writer, taken in turn by this collection's writing processes (the lock is released
+        by the kernel if its holder dies)."""
+        lock = open(self.folder.parent / f".{self.folder.name}.lock", "a") if self.folder else None
+        try:
+            if lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            self.reload()  # the generation held is read under the lock: another writer may just have moved it
+            writer = self._index.writer(heap_size=_WRITER_HEAP, num_threads=1)
+            try:
+                yield writer
+            except BaseException:
+                writer.rollback()
+                raise
+            # Merging keeps the segments few (each costs every search a little), and must end before
+            # the writer lets go of the index.
+            writer.wait_merging_threads()
+        finally:
+            if lock:
+                lock.close()
+        self.reload()
+
+    def sync(self, changes: Callable[[int], ContextManager["Changes | None"]]) -> bool:
+        """Bring the index level with the collection: `changes(held)` gives what changed after the
+        generation the index holds (None: nothing), read while the writer is held so that two processes
+        never apply the same change over each other. True if anything was committed."""
+        with self._writer() as writer:
+            with changes(self.generation()) as todo:
+                if todo is None:
+                    return False
+                if todo.everything:
+                    writer.delete_all_documents()
+                for key in todo.removed:
+                    writer.delete_documents_by_term("key", key)
+                for key, text in todo.added:
+                    if not todo.everything:  # a key held already is replaced, never doubled
+                        writer.delete_documents_by_term("key", key)
+                    writer.add_document(tantivy.Document(body=text, key=key))
+                writer.delete_documents_by_term("key", _MARKER)
+                writer.add_document(tantivy.Document(key=_MARKER, generation=todo.generation))
+                writer.commit()
+        return True
 
 
-def index_term(word: str) -> str:
-    """The word as the index holds it: diacritics removed as unicode61 does, then Porter's stem (FTS5's
-    porter is the original algorithm, which Snowball's "porter" implements). A word stemmed otherwise is
-    not found in the vocabulary and counts as rare: kept, never wrongly dropped."""
-    plain = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
-    # FTS5's porter leaves words of one or two letters as they are (Snowball's turns "s" into "").
-    return plain if len(plain) <= 2 else stemmer("porter").stemWord(plain)
+@dataclass
+class Changes:
+    """What the keyword index must do to hold `generation` of the collection."""
+
+    generation: int
+    removed: Iterable[int]  # passage keys
+    added: Iterable[tuple[int, str]]  # (passage key, title and text)
+    everything: bool = False  # `added` is every passage: empty the index first

@@ -3,20 +3,20 @@
 Why SQLite: it gives what a collection on one machine needs without a server. A change is one
 transaction, all or nothing after a crash at any instruction (its journal, not ours); writers in any
 number of processes serialise on its lock, so duplicate and id checks made inside the transaction
-hold under races; readers never wait for a writer and never see half a change (WAL mode); and its FTS5
-extension is a BM25 keyword index updated in the same transaction as the passages it indexes.
+hold under races; and readers never wait for a writer and never see half a change (WAL mode).
 
 What is where:
-- `articles`, `passages` (text, character offsets, the vector as float32 bytes), `keywords` (FTS5 over
-  title + passage text, rowid = passage key): the collection.
+- `articles`, `passages` (text, character offsets, the vector as float32 bytes): the collection.
 - `meta`: the manifest (what the vectors were made with), the committed generation, counts, and which
   vector snapshot file holds the dense index as of which generation.
 - `removed`: the keys of passages deleted, by generation, so a dense index from an older generation can
-  catch up (triggers keep it and `keywords` in step with `passages`).
+  catch up (a trigger keeps it in step with `passages`).
 - `commits`: one line per change; `sources`: how far each bulk ingest has committed.
 
 The dense index lives in memory (`qa.store.vectors`): loaded from the newest snapshot plus the passages
-added or removed since, and caught up by `refresh` with only what changed. Keys are never reused
+added or removed since, and caught up by `refresh` with only what changed. The keyword index is a
+Tantivy index in `keywords/` (`qa.store.keywords`), shared by every process: each writer brings it level
+with the database after its commit, and so does every start that may write. Keys are never reused
 (AUTOINCREMENT), so "remove these keys, add those" is exact whatever generation an index is at.
 """
 
@@ -38,17 +38,22 @@ import numpy as np
 
 from qa.schema import Article, Passage
 from qa.store.base import (
-    ArticleEntry, Change, Checkpoint, Hit, Manifest, NewArticle, StoreReadOnly, StoreUnusable, Written, embedding_text,
+    ArticleEntry, Change, Checkpoint, Hit, Manifest, NewArticle, StoreReadOnly, StoreUnusable, Written, titled,
 )
-from qa.store.keywords import TOKENIZER, VOCABULARY, TermCounts, keyword_query
+from qa.store.keywords import Changes, KeywordIndex, KeywordIndexDamaged
 from qa.store.vectors import DenseLayout, VectorIndex, from_blobs, to_blob
 
 log = logging.getLogger(__name__)
 
 DATABASE = "collection.sqlite"
+KEYWORDS = "keywords"  # the Tantivy index's folder
 LOCK = ".lock"  # held (flock) while a snapshot is written or leftovers are cleaned
 BUSY_TIMEOUT_S = 600  # a writer waits this long for another one (a rebuild of a large collection)
 _BATCH = 5000  # rows fetched or bound per statement
+
+TRIGGER = """CREATE TRIGGER passage_removed AFTER DELETE ON passages BEGIN
+    INSERT OR REPLACE INTO removed VALUES (old.key, (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'));
+END;"""
 
 SCHEMA = f"""
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -72,11 +77,7 @@ CREATE INDEX passages_by_article ON passages(article, position);
 CREATE INDEX passages_by_generation ON passages(generation);
 CREATE TABLE removed (passage INTEGER PRIMARY KEY, generation INTEGER NOT NULL);
 CREATE INDEX removed_by_generation ON removed(generation);
-CREATE VIRTUAL TABLE keywords USING fts5(body, tokenize='{TOKENIZER}');
-CREATE TRIGGER passage_removed AFTER DELETE ON passages BEGIN
-    INSERT OR REPLACE INTO removed VALUES (old.key, (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'));
-    DELETE FROM keywords WHERE rowid = old.key;
-END;
+{TRIGGER}
 CREATE TABLE commits (generation INTEGER PRIMARY KEY, at TEXT NOT NULL, added INTEGER NOT NULL,
                       removed INTEGER NOT NULL, note TEXT NOT NULL);
 CREATE TABLE sources (source TEXT PRIMARY KEY, "offset" INTEGER NOT NULL, line INTEGER NOT NULL,
@@ -90,14 +91,12 @@ _PASSAGE_COLUMNS = 'p.key, a.id, p.position, p.text, p.start, p."end", p.runs'
 class LocalStore:
     """The collection in `folder` (see the module docstring). Open with `LocalStore.open`."""
 
-    def __init__(self, folder: Path, read_only: bool, snapshot_every: int, layout: DenseLayout,
-                 keyword_budget: int) -> None:
+    def __init__(self, folder: Path, read_only: bool, snapshot_every: int, layout: DenseLayout) -> None:
         self.folder = Path(folder)
         self.read_only = read_only
         self.snapshot_every = snapshot_every
         self.layout = layout
-        self.keyword_budget = keyword_budget
-        self._term_counts = TermCounts()
+        self._keywords: KeywordIndex | None = None
         self._local = threading.local()  # one connection per thread
         self._connections: list[sqlite3.Connection] = []
         # The chat answers from several threads: the in-memory index is changed and searched under this.
@@ -110,11 +109,10 @@ class LocalStore:
 
     @classmethod
     def open(cls, folder: Path, manifest: Manifest, snapshot_every: int = 20_000,
-             layout: DenseLayout = DenseLayout(), keyword_budget: int = 0) -> "LocalStore":
+             layout: DenseLayout = DenseLayout()) -> "LocalStore":
         """The collection in `folder`, created (empty, with `manifest`) if there is none. Its
         `manifest` is the stored one, which may differ from the one given: the caller decides.
-        `layout`: when the dense index is approximate (applied when a snapshot is written);
-        `keyword_budget`: passages a keyword search may score (`qa.store.keywords.within_budget`)."""
+        `layout`: when the dense index is approximate (applied when a snapshot is written)."""
         folder = Path(folder)
         path = folder / DATABASE
         if not path.exists():
@@ -125,13 +123,15 @@ class LocalStore:
             except OSError as err:
                 raise StoreUnusable(f"cannot create a collection in {folder}: {err.strerror or err}") from err
         read_only = path.exists() and not (os.access(folder, os.W_OK) and os.access(path, os.W_OK))
-        store = cls(folder, read_only, snapshot_every, layout, keyword_budget)
+        store = cls(folder, read_only, snapshot_every, layout)
         try:
             if not read_only:
                 with store._folder_lock(wait=True):
                     store._create(manifest)
+                    store._upgrade()
                     store._clean_leftovers()
             store._load()
+            store._open_keywords()
         except sqlite3.DatabaseError as err:
             store.close()
             raise StoreUnusable(f"the collection database {path} is damaged or not a collection ({err})") from err
@@ -154,6 +154,76 @@ class LocalStore:
         finally:
             db.close()
         os.replace(tmp, path)  # whole or not at all: a crash leaves only the .new file, cleaned next time
+
+    def _upgrade(self) -> None:
+        """A collection made before the keyword index moved out of the database loses its FTS5 table
+        (the Tantivy index is built from the passages when it is opened)."""
+        db = self._conn()
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'keywords'").fetchone() is None:
+            return
+        log.info("moving the keyword index of %s out of the database (once)", self.folder)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("DROP TRIGGER passage_removed")
+            db.execute("DROP TABLE keywords")
+            db.execute(TRIGGER)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _open_keywords(self) -> None:
+        """The keyword index, level with the database: caught up (or built, when it is missing or
+        damaged) if this process may write; else read as it is, or built in memory if it is behind."""
+        folder, unusable = self.folder / KEYWORDS, ""
+        try:
+            keywords = KeywordIndex.open(folder, create=not self.read_only)
+        except KeywordIndexDamaged as err:
+            if not self.read_only:
+                log.warning("%s: building it again from the collection", err)
+                KeywordIndex.remove(folder)
+                keywords = KeywordIndex.open(folder, create=True)
+            else:  # Tantivy takes a lock file even to read, which a read-only file system refuses
+                keywords, unusable = None, str(err)
+        if keywords is not None and self.read_only and keywords.generation() != self._generation:
+            keywords, unusable = None, "it is behind the database"
+        if keywords is None:
+            log.warning("the keyword index of the read-only collection in %s cannot be used (%s): "
+                        "building it in memory", self.folder, unusable)
+            keywords = KeywordIndex.in_memory()
+        self._keywords = keywords
+        self._sync_keywords(keywords)
+
+    def _sync_keywords(self, keywords: KeywordIndex | None = None) -> None:
+        """Apply to the keyword index what was committed since the generation it holds."""
+        keywords = keywords or self._keywords
+        if self.read_only and keywords.folder is not None:
+            return
+        try:
+            keywords.sync(self._keyword_changes)
+        except Exception as err:  # the database has the change whatever failed here: the next writer catches up
+            log.warning("could not update the keyword index of %s (%s); it will catch up at the next change",
+                        self.folder, err)
+
+    @contextmanager
+    def _keyword_changes(self, held: int) -> Iterator[Changes | None]:
+        db = self._conn()
+        with self._reading(db):
+            meta = self._meta(db)
+            generation = int(meta["generation"])
+            if held == generation:
+                yield None
+                return
+            # Tombstones before `pruned_through` are gone (or the index is not this database's): all again.
+            everything = held < 0 or held > generation or held < int(meta["pruned_through"])
+            since = 0 if everything else held
+            removed = [k for (k,) in db.execute("SELECT passage FROM removed WHERE generation > ?", (since,))]
+            rows = db.execute("SELECT p.key, a.title, p.text FROM passages p JOIN articles a ON a.key = p.article "
+                              "WHERE p.generation > ?", (since,))
+            if everything:
+                log.info("building the keyword index of %s", self.folder)
+            yield Changes(generation, [] if everything else removed,
+                          ((key, titled(title, text)) for key, title, text in rows), everything)
 
     def _clean_leftovers(self) -> None:
         """Temporary files and snapshots nothing refers to, left by a crash (under the folder lock)."""
@@ -215,9 +285,6 @@ class LocalStore:
                 except sqlite3.OperationalError:
                     if n == len(modes) - 1:
                         raise
-            # How many passages hold each word, for the keyword budget (a view of the FTS index, per
-            # connection, so read-only collections and older databases have it too).
-            db.execute(VOCABULARY)
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA synchronous=FULL")  # a commit that was reported survives a power cut too
             self._local.db = db
@@ -275,15 +342,22 @@ class LocalStore:
                 meta = self._meta(db)
                 generation = int(meta["generation"])
                 if generation == self._generation:
+                    # The writer commits to the keyword index after the database: look again until level.
+                    if self._keywords.generation() < generation:
+                        self._keywords.reload()
                     return False
                 stored = Manifest.from_dict(json.loads(meta["manifest"]))
                 behind = self._generation < int(meta["pruned_through"]) or stored != self.manifest
                 if not behind:
                     self._catch_up(db, self._vectors, self._generation)
                     self._generation = generation
-                    return True
-            self._load()  # too far behind to catch up (or rebuilt with another model): start again
-            return True
+            if behind:
+                self._load()  # too far behind to catch up (or rebuilt with another model): start again
+        if self._keywords.folder is None:  # a read-only collection's index, in memory: only this process updates it
+            self._sync_keywords()
+        else:
+            self._keywords.reload()
+        return True
 
     def article(self, article_id: str) -> Article:
         found = _article_by(self._conn(), "id", article_id)
@@ -330,17 +404,7 @@ class LocalStore:
         return self._hits(ranked)
 
     def keyword_top_k(self, questions: Sequence[str], k: int) -> list[list[Hit]]:
-        db, ranked, size = self._conn(), [], self.passage_count()
-        for question in questions:
-            expression = keyword_query(db, question, self.keyword_budget, self._term_counts, size)
-            if not expression or k <= 0:  # only stop words: no evidence, no hits
-                ranked.append([])
-                continue
-            # FTS5's bm25() is lower-is-better; negated, it is the usual score.
-            rows = db.execute("SELECT rowid, -bm25(keywords) FROM keywords WHERE keywords MATCH ? "
-                              "ORDER BY rank LIMIT ?", (expression, k))
-            ranked.append([(key, score) for key, score in rows])
-        return self._hits(ranked)
+        return self._hits([self._keywords.search(question, k) for question in questions])
 
     def _hits(self, ranked: list[list[tuple[int, float]]]) -> list[list[Hit]]:
         passages = self._passages({key for row in ranked for key, _ in row})
@@ -392,9 +456,15 @@ class LocalStore:
             return nothing.written
         except sqlite3.OperationalError as err:
             raise StoreUnusable(_write_error(self.folder, err)) from err
+        self._committed()
+        return written
+
+    def _committed(self) -> None:
+        """After a commit: the keyword index brought level, this object moved to the new generation, a
+        snapshot written if one is due. A crash before any of it loses nothing: each catches up later."""
+        self._sync_keywords()
         self.refresh()
         self._snapshot_if_due()
-        return written
 
     def _apply(self, db: sqlite3.Connection, generation: int, change: Change) -> tuple[Written, bool]:
         """Make the change inside the caller's transaction; False: nothing to commit."""
@@ -428,12 +498,11 @@ class LocalStore:
 
     def _insert_passages(self, db, article_key: int, article: Article, new: NewArticle, generation: int) -> None:
         for passage, vector in zip(new.passages, new.vectors):
-            cursor = db.execute(
+            db.execute(
                 'INSERT INTO passages (article, position, text, start, "end", runs, vector, generation) '
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (article_key, passage.index, passage.text, passage.start, passage.end,
                  json.dumps(passage.runs), to_blob(vector), generation))
-            db.execute("INSERT INTO keywords (rowid, body) VALUES (?, ?)", (cursor.lastrowid, embedding_text(article, passage)))
 
     @staticmethod
     def _set_counts(db) -> None:
@@ -453,8 +522,7 @@ class LocalStore:
             db.execute("DELETE FROM meta WHERE key = 'snapshot'")
             self._set_counts(db)
             db.execute("INSERT INTO commits VALUES (?, ?, 0, 0, ?)", (generation, _now(), "rebuilt: " + manifest.embedder))
-        self._load()
-        self._snapshot_if_due()
+        self._committed()
 
     def article_ids(self) -> list[str]:
         return [i for (i,) in self._conn().execute("SELECT id FROM articles ORDER BY key")]

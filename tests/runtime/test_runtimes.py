@@ -45,15 +45,19 @@ def test_the_default_runtime_is_int8_onnx(reader, embedder):
 def test_both_runtimes_give_the_same_answer_spans_from_the_same_decoding(reader, torch_reader, seed_passages):
     """The runtimes differ only in the logits (int8 against fp32); the windows, the decoding and the
     offsets are the project's own, so both must find the same answer in the same passage for each
-    question (a quotation mark more or less at its edge aside)."""
+    question (a quotation mark more or less at its edge aside). Where two articles quote the same
+    words (Khamenei's "slap on the face"), the two near-equal readings may fall to either: then the
+    passage must hold the same answer."""
     from qa.evaluation.scoring import normalize_answer
 
     for question in QUESTIONS:
         fast, exact = reader.read(question, seed_passages), torch_reader.read(question, seed_passages)
-        assert fast.best.passage_index == exact.best.passage_index, question
         quotes = "\"'“”‘’"
         assert normalize_answer(fast.best.text.strip(quotes)) == normalize_answer(exact.best.text.strip(quotes)), question
-        assert abs(fast.best.start - exact.best.start) <= 1 and abs(fast.best.end - exact.best.end) <= 1
+        if fast.best.passage_index == exact.best.passage_index:
+            assert abs(fast.best.start - exact.best.start) <= 1 and abs(fast.best.end - exact.best.end) <= 1
+        else:
+            assert exact.best.text.strip(quotes) in seed_passages[fast.best.passage_index], question
         assert fast.best.text == seed_passages[fast.best.passage_index][fast.best.start : fast.best.end]
         assert fast.best.score == pytest.approx(exact.best.score, abs=0.15)
 

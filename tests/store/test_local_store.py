@@ -37,12 +37,16 @@ def archive(path: Path, n: int, first: int = 0) -> Path:
 
 def consistent(folder: Path, settings, embedder) -> LocalStore:
     """Open the collection as a reader would and check that it is whole: counts agree, every article has
-    its passages and every passage its vector, nothing is stored twice, no temporary file is left."""
+    its passages and every passage its vector and keyword entry, nothing is stored twice, no temporary
+    file is left."""
     store = open_collection(settings.replace(index_dir=folder), embedder)
     entries = store.entries()
     passages = all_passages(store)
     assert store.article_count() == len(entries) and store.passage_count() == len(passages)
     assert len(store._vectors) == len(passages)
+    # the keyword index holds this generation: every passage once, and the marker of its generation
+    assert store._keywords.generation() == store.generation()
+    assert store._keywords._searcher.num_docs == len(passages) + 1
     assert len({e.id for e in entries}) == len(entries)
     titles = [e.title for e in entries]
     assert len(set(titles)) == len(titles), "an article was stored twice"

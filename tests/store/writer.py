@@ -5,7 +5,7 @@ chosen instruction of the write path the way kill -9 would (os._exit: no cleanup
 
 POINT:N dies the N-th time the process reaches POINT:
 - passage: inserting a passage, inside a transaction
-- committed: just after a transaction committed, before the process sees it
+- committed: just after a transaction committed, before the keyword index or the process sees it
 - snapshot-file: a snapshot written to its temporary name, before the rename
 - snapshot-record: a snapshot renamed into place, before the database names it
 """
@@ -43,13 +43,13 @@ def die_at(point: str, n: int) -> None:
 
         local.LocalStore._insert_passages = patched
     elif point == "committed":
-        inner_refresh = local.LocalStore.refresh
+        inner_committed = local.LocalStore._committed
 
-        def patched_refresh(self):
+        def patched_committed(self):
             tick()
-            return inner_refresh(self)
+            return inner_committed(self)
 
-        local.LocalStore.refresh = patched_refresh
+        local.LocalStore._committed = patched_committed
     elif point in ("snapshot-file", "snapshot-record"):
         real_replace = os.replace
 
