@@ -118,7 +118,7 @@ def tune_retrieval(examples, index, embedder, settings, dense_weights) -> None:
     candidates = [("dense", None, dense_lists), ("bm25", None, bm25_lists)]
     candidates += [("hybrid", w, [fuse(d, x, w) for d, x in zip(dense_lists, bm25_lists)]) for w in dense_weights]
     for kind, weight, ranked in candidates:
-        hits = [dense.hits(r[:5]) for r in ranked]
+        hits = [dense.hits(r, 5) for r in ranked]
         table = recall_table([gold_rank(h, g) for h, g in zip(hits, golds)], ks=(1, 5))
         weight_cell = "" if weight is None else weight
         print(f"| {kind} | {weight_cell} | {table['recall@1']:.3f} | {table['recall@5']:.3f} |", flush=True)

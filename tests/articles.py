@@ -52,6 +52,12 @@ class CountingEmbedder:
 
 
 
+def found(store, ranked: list[list[tuple[int, float]]]) -> list[list[tuple]]:
+    """A store search's (key, score) lists as (passage, score), as retrieval reads them."""
+    passages = store.passages(key for row in ranked for key, _ in row)
+    return [[(passages[key], score) for key, score in row if key in passages] for row in ranked]
+
+
 def all_passages(store) -> list:
     return [p for e in store.entries() for p in store.article_passages(e.id)]
 

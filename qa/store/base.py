@@ -19,7 +19,7 @@ from qa.schema import Article, Passage
 
 FORMAT_VERSION = 2
 
-Hit = tuple[Passage, float]  # a passage and its retriever's score, best first in a list
+Scored = tuple[int, float]  # a passage's key in its store and a retriever's score; lists are best first
 
 
 def embedding_text(article: Article, passage: Passage) -> str:
@@ -156,12 +156,18 @@ class PassageStore(Protocol):
 
     def checkpoint(self, source: str) -> Checkpoint | None: ...
 
-    def dense_top_k(self, queries: np.ndarray, k: int) -> list[list[Hit]]:
+    def dense_top_k(self, queries: np.ndarray, k: int) -> list[list[Scored]]:
         """Per query vector (unit length), the k passages of highest inner product."""
         ...
 
-    def keyword_top_k(self, questions: Sequence[str], k: int) -> list[list[Hit]]:
+    def keyword_top_k(self, questions: Sequence[str], k: int) -> list[list[Scored]]:
         """Per question, the k passages of highest keyword (BM25) score; none when no word matches."""
+        ...
+
+    def passages(self, keys: Iterable[int]) -> dict[int, Passage]:
+        """The passages with these keys (as searches give them); a key whose passage was removed since
+        this object's generation is simply not there. Searches give keys so that retrieval fuses two
+        long lists and reads only the passages it keeps."""
         ...
 
     # --- writing ------------------------------------------------------------------------------------

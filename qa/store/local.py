@@ -38,7 +38,7 @@ import numpy as np
 
 from qa.schema import Article, Passage
 from qa.store.base import (
-    ArticleEntry, Change, Checkpoint, Hit, Manifest, NewArticle, StoreReadOnly, StoreUnusable, Written, titled,
+    ArticleEntry, Change, Checkpoint, Manifest, NewArticle, Scored, StoreReadOnly, StoreUnusable, Written, titled,
 )
 from qa.store.keywords import Changes, KeywordIndex, KeywordIndexDamaged
 from qa.store.vectors import DenseLayout, VectorIndex, from_blobs, to_blob
@@ -398,21 +398,15 @@ class LocalStore:
         row = self._conn().execute('SELECT "offset", line FROM sources WHERE source = ?', (source,)).fetchone()
         return Checkpoint(source, *row) if row else None
 
-    def dense_top_k(self, queries: np.ndarray, k: int) -> list[list[Hit]]:
+    def dense_top_k(self, queries: np.ndarray, k: int) -> list[list[Scored]]:
         with self._lock:
-            ranked = self._vectors.search(queries, k)
-        return self._hits(ranked)
+            return self._vectors.search(queries, k)
 
-    def keyword_top_k(self, questions: Sequence[str], k: int) -> list[list[Hit]]:
-        return self._hits([self._keywords.search(question, k) for question in questions])
+    def keyword_top_k(self, questions: Sequence[str], k: int) -> list[list[Scored]]:
+        return [self._keywords.search(question, k) for question in questions]
 
-    def _hits(self, ranked: list[list[tuple[int, float]]]) -> list[list[Hit]]:
-        passages = self._passages({key for row in ranked for key, _ in row})
-        # A passage removed after the dense index was last refreshed is simply not there any more.
-        return [[(passages[key], score) for key, score in row if key in passages] for row in ranked]
-
-    def _passages(self, keys: set[int]) -> dict[int, Passage]:
-        keys, found, db = sorted(keys), {}, self._conn()
+    def passages(self, keys: Iterable[int]) -> dict[int, Passage]:
+        keys, found, db = sorted(set(keys)), {}, self._conn()
         for i in range(0, len(keys), _BATCH):
             chunk = keys[i : i + _BATCH]
             rows = db.execute(f"SELECT {_PASSAGE_COLUMNS} FROM passages p JOIN articles a ON a.key = p.article "

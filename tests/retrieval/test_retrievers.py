@@ -49,3 +49,26 @@ def test_no_questions_retrieve_nothing(seed_pipeline, kind):
     # A training file whose questions all lack answer text hands retrieval an empty list (TyDi dev here).
     retriever = make_retriever(seed_pipeline.store, seed_pipeline.embedder, seed_pipeline.settings, kind)
     assert retriever.run_many([], 5) == []
+
+
+
+@pytest.mark.parametrize("kind", ["dense", "bm25", "hybrid"])
+def test_a_passage_removed_since_the_search_index_was_refreshed_is_passed_over(settings, embedder, kind):
+    """Searches give keys and only the passages kept are read: another process's removal, committed
+    after this store last refreshed, leaves keys with no passage. None is returned, and hybrid
+    retrieval, whose fused list runs deeper than k, still fills its k places."""
+    from qa.store.collection import add_articles, open_collection, remove_articles
+    from articles import CAIRO_TXT, SEED_ID, uploads
+
+    chat, cli = open_collection(settings, embedder), open_collection(settings, embedder)
+    add_articles(settings, uploads(("cairo.txt", CAIRO_TXT.encode())), cli, embedder)
+    chat.refresh()
+    question = "How many missiles did Iraq say were fired?"
+    retriever = make_retriever(chat, embedder, settings, kind)
+    assert sum(h.passage.article_id == SEED_ID for h in retriever.run(question, 5)) >= 2
+    remove_articles(settings, [SEED_ID], cli)  # chat's indexes still hold its passages' keys
+    hits = retriever.run(question, 5)
+    assert not any(h.passage.article_id == SEED_ID for h in hits)
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    if kind == "hybrid":
+        assert len(hits) == 5

@@ -10,7 +10,7 @@ from qa.ingest.formats import ArticleError, content_key
 from qa.ingest.names import safe_stem
 from qa.ingest.sources import Source, sources_in
 from qa.store.collection import add_articles, open_collection, remove_articles
-from articles import CAIRO_TXT, LAGOS, PAGE, SEED_ID, WHEAT, jsonl, uploads
+from articles import CAIRO_TXT, LAGOS, PAGE, SEED_ID, WHEAT, found, jsonl, uploads
 from conftest import SEEDS
 
 
@@ -192,7 +192,7 @@ def test_remove_takes_the_articles_and_their_passages_out_at_once(settings, embe
     assert report.ok and [a.id for a in report.removed] == [lagos, SEED_ID]
     assert {e.id for e in store.entries()} == {"000_69438e7c3c1c14ec", next(e.id for e in store.entries() if e.title == "Wheat prices")}
     assert store.article_passages(SEED_ID) == []
-    hits = store.dense_top_k(embedder.encode(["How many missiles did Iraq say were fired?"]), 50)[0]
+    hits = found(store, store.dense_top_k(embedder.encode(["How many missiles did Iraq say were fired?"]), 50))[0]
     assert SEED_ID not in {p.article_id for p, _ in hits} and len(hits) == store.passage_count()
     assert any(level == "success" and lagos in text for level, text in report.messages())
 

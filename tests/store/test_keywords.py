@@ -13,7 +13,7 @@ import pytest
 from qa.store.collection import add_articles, open_collection, remove_articles
 from qa.store.keywords import Changes, KeywordIndex, KeywordIndexDamaged, query_words
 from qa.store.local import DATABASE, KEYWORDS
-from articles import CAIRO_TXT, SEED_ID, uploads
+from articles import CAIRO_TXT, SEED_ID, found, uploads
 
 QUESTION = "How many missiles did Iraq say were fired?"
 
@@ -70,7 +70,7 @@ def test_a_missing_or_unreadable_folder_is_reported_as_damaged(tmp_path):
 
 def test_a_damaged_keyword_index_is_built_again_from_the_database(settings, embedder, caplog):
     store = open_collection(settings, embedder)
-    expected = [p for p, _ in store.keyword_top_k([QUESTION], 3)[0]]
+    expected = [p for p, _ in found(store, store.keyword_top_k([QUESTION], 3))[0]]
     store.close()
     for f in (settings.index_dir / KEYWORDS).iterdir():
         f.write_bytes(b"garbage")
@@ -78,7 +78,7 @@ def test_a_damaged_keyword_index_is_built_again_from_the_database(settings, embe
         again = open_collection(settings, embedder)
     assert "building it again" in caplog.text
     # the same passages (scores move a little: Tantivy counts deleted documents until segments merge)
-    assert [p for p, _ in again.keyword_top_k([QUESTION], 3)[0]] == expected
+    assert [p for p, _ in found(again, again.keyword_top_k([QUESTION], 3))[0]] == expected
 
 
 def test_a_collection_from_before_the_keyword_index_moved_out_is_upgraded(settings, embedder):
@@ -100,9 +100,9 @@ def test_a_collection_from_before_the_keyword_index_moved_out_is_upgraded(settin
     store = open_collection(settings, embedder)
     names = {n for (n,) in store._conn().execute("SELECT name FROM sqlite_master")}
     assert "keywords" not in names and "passage_removed" in names
-    assert any("22 missiles" in p.text for p, _ in store.keyword_top_k([QUESTION], 3)[0])
+    assert any("22 missiles" in p.text for p, _ in found(store, store.keyword_top_k([QUESTION], 3))[0])
     add_articles(settings, uploads(("cairo.txt", CAIRO_TXT.encode())), store, embedder)
     remove_articles(settings, [SEED_ID], store)
-    assert store.keyword_top_k(["snow in Cairo"], 1)[0][0][0].article_id == "cairo"
-    assert SEED_ID not in {p.article_id for p, _ in store.keyword_top_k([QUESTION], 20)[0]}
+    assert found(store, store.keyword_top_k(["snow in Cairo"], 1))[0][0][0].article_id == "cairo"
+    assert SEED_ID not in {p.article_id for p, _ in found(store, store.keyword_top_k([QUESTION], 20))[0]}
     assert store._conn().execute("SELECT count(*) FROM removed").fetchone()[0] > 0

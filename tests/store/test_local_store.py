@@ -20,7 +20,7 @@ from qa.ingest.sources import Source
 from qa.store.base import StoreReadOnly, StoreUnusable
 from qa.store.collection import add_articles, open_collection, remove_articles
 from qa.store.local import DATABASE, LocalStore
-from articles import CAIRO_TXT, SEED_ID, all_passages, uploads
+from articles import CAIRO_TXT, SEED_ID, all_passages, found, uploads
 
 WRITER = Path(__file__).with_name("writer.py")
 QUESTION = "How many missiles did Iraq say were fired?"
@@ -73,16 +73,16 @@ def test_reopened_collection_is_the_same_and_embeds_nothing(settings, counting):
     again = open_collection(settings, counting)
     assert counting.texts == [] and again.entries() == first.entries()
     q = counting.encode([QUESTION])
-    assert [p for p, _ in again.dense_top_k(q, 5)[0]] == [p for p, _ in first.dense_top_k(q, 5)[0]]
-    assert again.keyword_top_k([QUESTION], 3) == first.keyword_top_k([QUESTION], 3)
+    assert [p for p, _ in found(again, again.dense_top_k(q, 5))[0]] == [p for p, _ in found(first, first.dense_top_k(q, 5))[0]]
+    assert found(again, again.keyword_top_k([QUESTION], 3)) == found(first, first.keyword_top_k([QUESTION], 3))
     assert again.manifest.dimension == 384 and again.manifest.embedder == counting.identity
 
 
 def test_keyword_search_ranks_by_bm25_and_ignores_query_syntax(settings, embedder):
     store = open_collection(settings, embedder)
-    (hits,) = store.keyword_top_k(["How many missiles did Iraq say were fired?"], 3)
+    (hits,) = found(store, store.keyword_top_k(["How many missiles did Iraq say were fired?"], 3))
     assert any("22 missiles" in p.text for p, _ in hits) and hits[0][1] >= hits[-1][1] > 0
-    assert store.keyword_top_k(['the "a" OR NOT * ( )', "zzzqqq"], 3) == [[], []]
+    assert found(store, store.keyword_top_k(['the "a" OR NOT * ( )', "zzzqqq"], 3)) == [[], []]
 
 
 def test_another_store_sees_commits_at_refresh(settings, embedder):
@@ -92,13 +92,13 @@ def test_another_store_sees_commits_at_refresh(settings, embedder):
     cli = open_collection(settings, embedder)
     add_articles(settings, uploads(("cairo.txt", CAIRO_TXT.encode())), cli, embedder)
     q = embedder.encode(["When did it snow in Cairo?"])
-    assert all(p.article_id != "cairo" for p, _ in chat.dense_top_k(q, 5)[0])
+    assert all(p.article_id != "cairo" for p, _ in found(chat, chat.dense_top_k(q, 5))[0])
     assert chat.refresh() and chat.generation() == cli.generation()
-    assert chat.dense_top_k(q, 1)[0][0][0].article_id == "cairo"
+    assert found(chat, chat.dense_top_k(q, 1))[0][0][0].article_id == "cairo"
     remove_articles(settings, [SEED_ID], cli)
     chat.refresh()
-    assert SEED_ID not in {p.article_id for p, _ in chat.dense_top_k(embedder.encode([QUESTION]), 20)[0]}
-    assert SEED_ID not in {p.article_id for p, _ in chat.keyword_top_k([QUESTION], 20)[0]}
+    assert SEED_ID not in {p.article_id for p, _ in found(chat, chat.dense_top_k(embedder.encode([QUESTION]), 20))[0]}
+    assert SEED_ID not in {p.article_id for p, _ in found(chat, chat.keyword_top_k([QUESTION], 20))[0]}
     with pytest.raises(KeyError):
         chat.article(SEED_ID)
     assert not chat.refresh()  # nothing new
@@ -124,10 +124,10 @@ def test_a_collection_that_grows_gets_an_approximate_dense_index_and_keeps_every
     def finds_itself(store, article_id: str) -> bool:
         (passage,) = store.article_passages(article_id)
         vector = embedder.encode([f"{store.article(article_id).title}\n{passage.text}"])
-        return store.dense_top_k(vector, 1)[0][0][0].article_id == article_id
+        return found(store, store.dense_top_k(vector, 1))[0][0][0].article_id == article_id
 
-    def found(store) -> set[str]:
-        return {p.article_id for p, _ in store.dense_top_k(embedder.encode(["Harbour report 3"]), 300)[0]}
+    def found_ids(store) -> set[str]:
+        return {p.article_id for p, _ in found(store, store.dense_top_k(embedder.encode(["Harbour report 3"]), 300))[0]}
 
     reader = open_collection(settings, embedder)
     assert reader._vectors.approximate and len(reader._vectors) == 300
@@ -136,18 +136,18 @@ def test_a_collection_that_grows_gets_an_approximate_dense_index_and_keeps_every
 
     remove_articles(settings, ids[:30], writer)  # a tenth: their vectors stay in the graph, dead
     assert reader.refresh() and len(reader._vectors) == 270 and reader._vectors.stored == 300
-    assert len(found(reader)) > 200 and not found(reader) & set(ids[:30])
+    assert len(found_ids(reader)) > 200 and not found_ids(reader) & set(ids[:30])
     writer.snapshot()
     assert writer._vectors.stored == 300  # written as it is
     fresh = open_collection(settings, embedder)
-    assert len(fresh._vectors) == 270 and len(found(fresh)) > 200 and not found(fresh) & set(ids[:30])
+    assert len(fresh._vectors) == 270 and len(found_ids(fresh)) > 200 and not found_ids(fresh) & set(ids[:30])
 
     remove_articles(settings, ids[30:90], writer)  # 90 of 300 dead: built again without them
     assert writer._vectors.approximate and writer._vectors.stored == 210
     add_articles(settings, [Source.file(archive(tmp_path / "b.jsonl", 5, first=1000))], writer, embedder)
     assert reader.refresh() and len(reader._vectors) == 215
     assert all(finds_itself(reader, e.id) for e in reader.entries()[-5:])
-    assert open_collection(settings, embedder)._vectors.stored == 210 + 5 and not found(writer) & set(ids[:90])
+    assert open_collection(settings, embedder)._vectors.stored == 210 + 5 and not found_ids(writer) & set(ids[:90])
 
     remove_articles(settings, ids[90:250], writer)  # 55 passages: below half the threshold, exact again
     assert not writer._vectors.approximate and len(writer._vectors) == 55
@@ -168,7 +168,7 @@ def test_collection_from_another_model_is_indexed_again(settings, embedder, capl
         again = open_collection(settings, embedder)
     assert "indexed with another embedder" in caplog.text
     assert again.manifest.embedder == embedder.identity and again.passage_count() == before
-    assert again.dense_top_k(embedder.encode([QUESTION]), 1)[0][0][0].article_id == SEED_ID
+    assert found(again, again.dense_top_k(embedder.encode([QUESTION]), 1))[0][0][0].article_id == SEED_ID
 
 
 def test_a_damaged_snapshot_is_rebuilt_from_the_database(settings, embedder, caplog):
@@ -176,12 +176,12 @@ def test_a_damaged_snapshot_is_rebuilt_from_the_database(settings, embedder, cap
     store = open_collection(settings, embedder)
     snapshots = list(settings.index_dir.glob("vectors-*.faiss"))
     assert len(snapshots) == 1
-    want = store.dense_top_k(embedder.encode([QUESTION]), 5)
+    want = found(store, store.dense_top_k(embedder.encode([QUESTION]), 5))
     snapshots[0].write_bytes(b"garbage")
     with caplog.at_level("WARNING"):
         again = LocalStore.open(settings.index_dir, store.manifest)
     assert "missing or damaged" in caplog.text
-    assert again.dense_top_k(embedder.encode([QUESTION]), 5) == want
+    assert found(again, again.dense_top_k(embedder.encode([QUESTION]), 5)) == want
 
 
 def test_a_damaged_database_is_a_clear_error_not_a_traceback(settings, embedder, tmp_path):
@@ -316,7 +316,7 @@ def test_a_full_disk_refuses_the_change_and_keeps_the_collection(small_disk, set
     store.close()
     again = consistent(settings.index_dir, settings, embedder)
     assert again.entries() == before
-    assert again.dense_top_k(embedder.encode([QUESTION]), 1)[0][0][0].article_id == SEED_ID
+    assert found(again, again.dense_top_k(embedder.encode([QUESTION]), 1))[0][0][0].article_id == SEED_ID
 
 
 def test_a_read_only_collection_answers_and_refuses_changes_clearly(small_disk, settings, embedder):
@@ -329,10 +329,10 @@ def test_a_read_only_collection_answers_and_refuses_changes_clearly(small_disk, 
     assert subprocess.run(["mount", "-o", "remount,ro", str(small_disk)]).returncode == 0
     ro = LocalStore.open(settings.index_dir, store.manifest)
     assert ro.read_only and ro.article_count() == 3
-    assert ro.dense_top_k(embedder.encode(["When did it snow in Cairo?"]), 1)[0][0][0].article_id == "cairo"
+    assert found(ro, ro.dense_top_k(embedder.encode(["When did it snow in Cairo?"]), 1))[0][0][0].article_id == "cairo"
     with pytest.raises(StoreReadOnly, match="read-only"):
         remove_articles(settings, ["cairo"], ro)
-    assert np.isfinite(ro.keyword_top_k([QUESTION], 1)[0][0][1])
+    assert np.isfinite(found(ro, ro.keyword_top_k([QUESTION], 1))[0][0][1])
 
 
 def test_readers_answer_from_the_last_commit_while_a_writer_is_mid_transaction(settings, embedder):
@@ -357,8 +357,8 @@ def test_readers_answer_from_the_last_commit_while_a_writer_is_mid_transaction(s
         assert inside.wait(60)
         started = time.monotonic()
         assert not chat.refresh() and chat.article_count() == 2
-        assert chat.keyword_top_k(["snow Cairo"], 5) == [[]]
-        assert chat.dense_top_k(embedder.encode([QUESTION]), 1)[0][0][0].article_id == SEED_ID
+        assert found(chat, chat.keyword_top_k(["snow Cairo"], 5)) == [[]]
+        assert found(chat, chat.dense_top_k(embedder.encode([QUESTION]), 1))[0][0][0].article_id == SEED_ID
         assert time.monotonic() - started < 5  # read without waiting for the writer
     finally:
         release.set()
