@@ -105,7 +105,7 @@ def sidebar(pipeline: Pipeline) -> int:
     settings, store = pipeline.settings, pipeline.store
     with st.sidebar:
         st.header("Articles")
-        html(f"Collection: <code>{escape(str(settings.index_dir))}</code>")
+        html(f"Collection: <code>{escape(store.location)}</code>")
         count = store.article_count()
         st.markdown(f"{count:,} articles, {store.passage_count():,} passages")
         with st.expander("Titles"):

@@ -74,9 +74,27 @@ def _index(args) -> int:
 
     settings = _settings(args)
     store = open_collection(settings, show_progress=True)
-    if args.snapshot:
+    if args.snapshot and hasattr(store, "snapshot"):  # a local store's vectors; PostgreSQL keeps its own
         store.snapshot()
-    print(f"collection in {settings.index_dir}: {store.article_count():,} articles, {store.passage_count():,} passages")
+    print(f"collection in {store.location}: {store.article_count():,} articles, {store.passage_count():,} passages")
+    return 0
+
+
+def _postgres(args) -> int:
+    from qa.store import postgres_server
+
+    folder = Path(args.dir)
+    if args.action == "start":
+        server = postgres_server.start(folder, args.port)
+        print(server.url)
+        print(f"PostgreSQL (pid {server.pid}) listens on 127.0.0.1:{server.port}; its data and log are in {folder}. "
+              f"Use it with: export QA_STORE='{server.url}'", file=sys.stderr)
+    elif args.action == "stop":
+        print("stopped" if postgres_server.stop(folder) else f"no server was running on {folder}")
+    else:
+        server = postgres_server.status(folder)
+        print(server.url if server else f"no server is running on {folder}")
+        return 0 if server else 1
     return 0
 
 
@@ -233,7 +251,7 @@ def _eval_compare(args) -> int:
 
 
 def _collection_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--index", help="the collection's folder (default: index/, or QA_INDEX_DIR)")
+    p.add_argument("--index", help="the collection's folder (default: index/, or QA_INDEX_DIR; QA_STORE=postgresql://... uses a PostgreSQL store instead)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -268,6 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list the collection's articles: id, where it was added from, title")
     _collection_option(p)
     p.set_defaults(func=_list)
+
+    p = sub.add_parser("postgres", help="a local PostgreSQL server with pgvector (loopback only) to try the "
+                       "PostgreSQL store on: start prints the URL for QA_STORE")
+    p.add_argument("action", choices=["start", "stop", "status"])
+    p.add_argument("--dir", required=True, help="the server's folder: its data, log and socket")
+    p.add_argument("--port", type=int, default=5433, help="the port on 127.0.0.1 (start; default 5433)")
+    p.set_defaults(func=_postgres)
 
     p = sub.add_parser("export-onnx", help="build the int8 ONNX files of the reader and the embedder now "
                        "(otherwise built on first use); QA_ONNX_CACHE says where")
@@ -360,6 +385,7 @@ def _hold_out_option(p) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from qa.store.base import StoreUnusable
+    from qa.store.postgres_server import ServerError
 
     args = build_parser().parse_args(argv)
     quiet_model_loading()
@@ -367,6 +393,6 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, StoreUnusable) as err:
+    except (ValueError, FileNotFoundError, StoreUnusable, ServerError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

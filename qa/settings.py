@@ -24,8 +24,12 @@ def default_embedder() -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    # The collection: its database and vector snapshots (qa.store.local). Uploads, `qa add` and
-    # `qa remove` change it; seeds/ is never written.
+    # Where the collection lives: empty for the local store in `index_dir`, or a PostgreSQL URL
+    # (postgresql://user:password@host:port/db, qa.store.postgres) for a collection that several
+    # processes or machines share.
+    store: str = ""
+    # The local collection: its database, vector snapshots and keyword index (qa.store.local). Uploads,
+    # `qa add` and `qa remove` change it; seeds/ is never written.
     index_dir: Path = REPO_ROOT / "index"
     # The articles a new collection starts with; empty: it starts empty.
     seeds_dir: Path = SEEDS
@@ -105,6 +109,8 @@ class Settings:
             object.__setattr__(self, name, Path(getattr(self, name)))
         if self.retriever not in RETRIEVERS:
             raise ValueError(f"unknown retriever {self.retriever!r}: use one of {', '.join(RETRIEVERS)}")
+        if self.store and not self.store.startswith(("postgresql://", "postgres://")):
+            raise ValueError(f"QA_STORE must be empty (the local store) or a postgresql:// URL, not {self.store.split(':')[0]!r}")
         if self.runtime not in RUNTIMES:
             raise ValueError(f"unknown runtime {self.runtime!r}: use one of {', '.join(RUNTIMES)}")
 

@@ -55,3 +55,42 @@ def counting(embedder):
     from articles import CountingEmbedder
 
     return CountingEmbedder(embedder)
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """A real PostgreSQL 16 server with pgvector on 127.0.0.1 (qa.store.postgres_server, the one
+    `python -m qa postgres start` runs), on a free port, stopped by its PID when the tests end."""
+    import signal
+    import socket
+
+    from qa.store import postgres_server
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = tmp_path_factory.mktemp("postgres")
+    server = postgres_server.start(folder, port)
+    yield server
+    if not postgres_server.stop(folder):
+        return
+    try:
+        os.kill(server.pid, 0)
+    except ProcessLookupError:
+        return
+    os.kill(server.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def postgres_url(postgres, request):
+    """The URL of a new, empty database on the test server, for one test."""
+    import re
+
+    import psycopg
+
+    name = "t_" + re.sub(r"\W+", "_", request.node.name).lower()[-50:]
+    admin = postgres.url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as db:
+        db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        db.execute(f'CREATE DATABASE "{name}"')
+    return postgres.url.rsplit("/", 1)[0] + "/" + name

@@ -117,6 +117,8 @@ class Written:
 
 class PassageStore(Protocol):
     manifest: Manifest
+    location: str  # where the collection is, for people: a folder, or a URL without its password
+    read_only: bool
 
     # --- reading: from the generation this object was last refreshed to ---------------------------
 

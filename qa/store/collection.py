@@ -107,7 +107,7 @@ def open_collection(settings: Settings, embedder=None, show_progress: bool = Fal
     # Generation 0: nothing was ever committed (a crash while seeding leaves it there too).
     if store.generation() == 0 and str(settings.seeds_dir) not in ("", ".") and settings.seeds_dir.is_dir():
         report = add_articles(settings, sources_in([settings.seeds_dir])[0], store, embedder)
-        log.info("new collection in %s: %d seed articles from %s", settings.index_dir, report.added_count, settings.seeds_dir)
+        log.info("new collection in %s: %d seed articles from %s", store.location, report.added_count, settings.seeds_dir)
     return store
 
 

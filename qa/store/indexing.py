@@ -59,15 +59,25 @@ def prepare(
     return out
 
 
-def open_store(settings: Settings, embedder: Embedder, show_progress: bool = False) -> LocalStore:
-    """The collection in `settings.index_dir` (created empty if there is none), made with `embedder`."""
+def open_store(settings: Settings, embedder: Embedder, show_progress: bool = False) -> PassageStore:
+    """The collection the settings name (`store`: a PostgreSQL URL; else the local one in `index_dir`),
+    created empty if there is none, made with `embedder`."""
     wanted = wanted_manifest(settings, embedder)
-    store = LocalStore.open(settings.index_dir, wanted, settings.snapshot_every, dense_layout(settings))
+    if settings.store:
+        from qa.store.postgres import PostgresStore
+
+        store = PostgresStore.open(settings.store, wanted, settings.hnsw_search_depth)
+    else:
+        store = LocalStore.open(settings.index_dir, wanted, settings.snapshot_every, dense_layout(settings))
     differs = store.manifest.differs_from(wanted)
     if differs:
+        where = getattr(store, "location", settings.index_dir)
         if store.read_only:
-            raise StoreUnusable(f"the collection in {settings.index_dir} was indexed with another {', '.join(differs)} "
+            raise StoreUnusable(f"the collection in {where} was indexed with another {', '.join(differs)} "
                                 "and is read-only, so it cannot be indexed again: use the settings it was made with")
+        if getattr(store, "shared", False):  # other processes may be answering with the model it was made with
+            raise StoreUnusable(f"the collection at {where} was indexed with another {', '.join(differs)}: "
+                                "use the settings it was made with (an index is never mixed from two models)")
         log.warning("the collection in %s was indexed with another %s: indexing its %d articles again",
                     settings.index_dir, ", ".join(differs), store.article_count())
         reindex(store, embedder, settings, show_progress)

@@ -28,7 +28,6 @@ import logging
 import os
 import sqlite3
 import threading
-import time
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -40,6 +39,7 @@ from qa.schema import Article, Passage
 from qa.store.base import (
     ArticleEntry, Change, Checkpoint, Manifest, NewArticle, Scored, StoreReadOnly, StoreUnusable, Written, titled,
 )
+from qa.store.rows import ARTICLE_COLUMNS, PASSAGE_COLUMNS, Rollback, article_by, free_id, now, passage_of, runs_text
 from qa.store.keywords import Changes, KeywordIndex, KeywordIndexDamaged
 from qa.store.vectors import DenseLayout, VectorIndex, from_blobs, to_blob
 
@@ -84,8 +84,6 @@ CREATE TABLE sources (source TEXT PRIMARY KEY, "offset" INTEGER NOT NULL, line I
                       generation INTEGER NOT NULL);
 """
 
-_ARTICLE_COLUMNS = "id, title, text, source, date, url"
-_PASSAGE_COLUMNS = 'p.key, a.id, p.position, p.text, p.start, p."end", p.runs'
 
 
 class LocalStore:
@@ -93,6 +91,7 @@ class LocalStore:
 
     def __init__(self, folder: Path, read_only: bool, snapshot_every: int, layout: DenseLayout) -> None:
         self.folder = Path(folder)
+        self.location = str(self.folder)
         self.read_only = read_only
         self.snapshot_every = snapshot_every
         self.layout = layout
@@ -148,7 +147,7 @@ class LocalStore:
         try:
             db.executescript(SCHEMA)
             values = {"manifest": json.dumps(manifest.to_dict()), "generation": "0", "articles": "0", "passages": "0",
-                      "pruned_through": "0", "created_at": _now()}
+                      "pruned_through": "0", "created_at": now()}
             db.executemany("INSERT INTO meta VALUES (?, ?)", list(values.items()))
             db.execute("PRAGMA journal_mode=WAL")
         finally:
@@ -360,7 +359,7 @@ class LocalStore:
         return True
 
     def article(self, article_id: str) -> Article:
-        found = _article_by(self._conn(), "id", article_id)
+        found = article_by(self._conn(), "articles", "id", article_id, "?")
         if found is None:
             raise KeyError(article_id)
         return found
@@ -380,16 +379,16 @@ class LocalStore:
 
     def article_passages(self, article_id: str) -> list[Passage]:
         rows = self._conn().execute(
-            f"SELECT {_PASSAGE_COLUMNS} FROM passages p JOIN articles a ON a.key = p.article "
+            f"SELECT {PASSAGE_COLUMNS} FROM passages p JOIN articles a ON a.key = p.article "
             "WHERE a.id = ? ORDER BY p.position", (article_id,))
-        return [_passage(row) for row in rows]
+        return [passage_of(row) for row in rows]
 
     def stored(self, keys: Iterable[str]) -> dict[str, Article]:
         keys, found = list(dict.fromkeys(keys)), {}
         db = self._conn()
         for i in range(0, len(keys), _BATCH):
             chunk = keys[i : i + _BATCH]
-            rows = db.execute(f"SELECT content_key, {_ARTICLE_COLUMNS} FROM articles WHERE content_key IN "
+            rows = db.execute(f"SELECT content_key, {ARTICLE_COLUMNS} FROM articles WHERE content_key IN "
                               f"({','.join('?' * len(chunk))})", chunk)
             found.update((row[0], Article(*row[1:])) for row in rows)
         return found
@@ -409,9 +408,9 @@ class LocalStore:
         keys, found, db = sorted(set(keys)), {}, self._conn()
         for i in range(0, len(keys), _BATCH):
             chunk = keys[i : i + _BATCH]
-            rows = db.execute(f"SELECT {_PASSAGE_COLUMNS} FROM passages p JOIN articles a ON a.key = p.article "
+            rows = db.execute(f"SELECT {PASSAGE_COLUMNS} FROM passages p JOIN articles a ON a.key = p.article "
                               f"WHERE p.key IN ({','.join('?' * len(chunk))})", chunk)
-            found.update((row[0], _passage(row)) for row in rows)
+            found.update((row[0], passage_of(row)) for row in rows)
         return found
 
     # --- writing -----------------------------------------------------------------------------------
@@ -442,11 +441,11 @@ class LocalStore:
             with self._writing() as (db, generation):
                 written, changed = self._apply(db, generation, change)
                 if not changed:
-                    raise _Rollback(written)
+                    raise Rollback(written)
                 self._set_counts(db)
                 db.execute("INSERT INTO commits VALUES (?, ?, ?, ?, ?)",
-                           (generation, _now(), len(written.added), len(written.removed), change.note))
-        except _Rollback as nothing:
+                           (generation, now(), len(written.added), len(written.removed), change.note))
+        except Rollback as nothing:
             return nothing.written
         except sqlite3.OperationalError as err:
             raise StoreUnusable(_write_error(self.folder, err)) from err
@@ -463,7 +462,7 @@ class LocalStore:
     def _apply(self, db: sqlite3.Connection, generation: int, change: Change) -> tuple[Written, bool]:
         """Make the change inside the caller's transaction; False: nothing to commit."""
         ids = list(dict.fromkeys(change.remove))
-        removed = [_article_by(db, "id", i) for i in ids]
+        removed = [article_by(db, "articles", "id", i, "?") for i in ids]
         missing = tuple(i for i, a in zip(ids, removed) if a is None)
         if missing:
             return Written(self._generation, missing=missing), False
@@ -471,11 +470,11 @@ class LocalStore:
             db.executemany("DELETE FROM articles WHERE id = ?", [(i,) for i in ids])  # passages go with them
         added, duplicates = [], []
         for new in change.add:
-            twin = _article_by(db, "content_key", new.key)
+            twin = article_by(db, "articles", "content_key", new.key, "?")
             if twin is not None:
                 duplicates.append((new, twin))
                 continue
-            article = replace(new.article, id=_free_id(db, new.article.id))
+            article = replace(new.article, id=free_id(db, "articles", new.article.id, "?"))
             cursor = db.execute(
                 "INSERT INTO articles (id, content_key, title, text, source, date, url, origin, generation) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -496,7 +495,7 @@ class LocalStore:
                 'INSERT INTO passages (article, position, text, start, "end", runs, vector, generation) '
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (article_key, passage.index, passage.text, passage.start, passage.end,
-                 json.dumps(passage.runs), to_blob(vector), generation))
+                 runs_text(passage), to_blob(vector), generation))
 
     @staticmethod
     def _set_counts(db) -> None:
@@ -515,7 +514,7 @@ class LocalStore:
             db.execute("UPDATE meta SET value = ? WHERE key = 'pruned_through'", (str(generation),))
             db.execute("DELETE FROM meta WHERE key = 'snapshot'")
             self._set_counts(db)
-            db.execute("INSERT INTO commits VALUES (?, ?, 0, 0, ?)", (generation, _now(), "rebuilt: " + manifest.embedder))
+            db.execute("INSERT INTO commits VALUES (?, ?, 0, 0, ?)", (generation, now(), "rebuilt: " + manifest.embedder))
         self._committed()
 
     def article_ids(self) -> list[str]:
@@ -556,12 +555,12 @@ class LocalStore:
             with self._writing(bump=False) as (db, _):
                 current = self._meta(db).get("snapshot")
                 if current and json.loads(current)["generation"] >= generation:
-                    raise _Rollback(None)  # a newer one is already in use
+                    raise Rollback(None)  # a newer one is already in use
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('snapshot', ?)", (record,))
                 # Older dense indexes can no longer catch up from here: they load this snapshot.
                 db.execute("DELETE FROM removed WHERE generation <= ?", (generation,))
                 db.execute("UPDATE meta SET value = ? WHERE key = 'pruned_through'", (str(generation),))
-        except _Rollback:
+        except Rollback:
             (self.folder / name).unlink(missing_ok=True)
             return
         except BaseException:
@@ -610,33 +609,6 @@ class LocalStore:
         return keys, vectors
 
 
-class _Rollback(Exception):
-    """Rolls back a write transaction that turned out to change nothing, carrying what to report."""
-
-    def __init__(self, written: Written | None) -> None:
-        self.written = written
-
-
-def _article_by(db: sqlite3.Connection, column: str, value: str) -> Article | None:
-    """The article whose `column` (id or content_key, both unique) is `value`."""
-    row = db.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE {column} = ?", (value,)).fetchone()
-    return Article(*row) if row else None
-
-
-def _free_id(db, wanted: str) -> str:
-    candidate, n = wanted, 2
-    while db.execute("SELECT 1 FROM articles WHERE id = ?", (candidate,)).fetchone():
-        candidate, n = f"{wanted}-{n}", n + 1
-    return candidate
-
-
-def _passage(row) -> Passage:
-    _, article_id, position, text, start, end, runs = row
-    return Passage(article_id, position, text, start, end, tuple(tuple(r) for r in json.loads(runs)))
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _write_error(folder: Path, err: sqlite3.OperationalError) -> str:

@@ -58,3 +58,42 @@ def test_cli_add_of_an_archive_reports_bad_lines_and_adds_the_rest(settings, tmp
     assert main(["list", *where]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 4
     assert json.loads(feed.read_text().splitlines()[0])["title"] == "Floods in Lagos"  # the file is untouched
+
+
+def test_the_postgres_command_starts_a_loopback_server_the_commands_use_then_stops_it(tmp_path, capsys, monkeypatch):
+    """`python -m qa postgres start` prints a URL; with QA_STORE set to it, `add`, `list` and `remove`
+    change the collection in that server; `stop` stops it (its PID is gone)."""
+    import os
+    import socket
+    from pathlib import Path
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = tmp_path / "pg"
+    assert main(["postgres", "start", "--dir", str(folder), "--port", str(port)]) == 0
+    url = capsys.readouterr().out.strip()
+    try:
+        assert url.startswith("postgresql://qa:") and url.endswith(f"@127.0.0.1:{port}/qa")
+        pid = int((folder / "data" / "postmaster.pid").read_text().split()[0])
+        listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True).stdout
+        local = [line.split()[3] for line in listening.splitlines()]  # State Recv-Q Send-Q Local Peer
+        assert local and all(address == f"127.0.0.1:{port}" for address in local), listening
+        (tmp_path / "cairo.html").write_text(PAGE)
+        env = {**os.environ, "QA_STORE": url}
+        added = subprocess.run([sys.executable, "-m", "qa", "add", str(tmp_path / "cairo.html")], env=env,
+                               capture_output=True, text=True, timeout=300)
+        assert added.returncode == 0 and "added cairo" in added.stdout and "collection: 3 articles" in added.stdout, added.stderr
+        monkeypatch.setenv("QA_STORE", url)
+        assert main(["list"]) == 0
+        assert "cairo\tcairo.html\tSnow falls in Cairo" in capsys.readouterr().out
+        assert main(["remove", "cairo"]) == 0 and "collection: 2 articles" in capsys.readouterr().out
+        assert main(["postgres", "status", "--dir", str(folder)]) == 0 and capsys.readouterr().out.strip() == url
+    finally:
+        assert main(["postgres", "stop", "--dir", str(folder)]) == 0
+    assert "stopped" in capsys.readouterr().out
+    status = Path(f"/proc/{pid}/status")
+    assert not status.exists() or "\nState:\tZ" in status.read_text()  # gone, or a zombie left to its reaper
+    assert main(["postgres", "status", "--dir", str(folder)]) == 1
