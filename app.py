@@ -114,7 +114,11 @@ def sidebar(pipeline: Pipeline) -> int:
                 st.caption(f"The first {TITLES_SHOWN} of {count:,}; `python -m qa list` lists them all.")
         top_k = st.slider("Passages to read (top-k)", 1, 20, min(max(settings.top_k, 1), 20))
         st.button("Clear conversation", on_click=st.session_state["messages"].clear)
-        manage_articles(pipeline)
+        if settings.allow_edits:  # off by default: a chat open to visitors must not be emptied by one
+            manage_articles(pipeline)
+        else:
+            st.caption("Articles are added and removed with `python -m qa add` / `remove` "
+                       "(or here, when the chat is started with QA_ALLOW_EDITS=1).")
     return top_k
 
 

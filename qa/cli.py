@@ -80,6 +80,13 @@ def _index(args) -> int:
     return 0
 
 
+def _serve(args) -> int:
+    from qa.api import serve
+
+    serve(args.host, args.port, args.workers)
+    return 0
+
+
 def _postgres(args) -> int:
     from qa.store import postgres_server
 
@@ -145,36 +152,10 @@ def _list(args) -> int:
     return 0
 
 
-def response_record(response) -> dict:
-    """`ask --json`: `score` ranks the answers (all evidence summed), `share` is that score as a share of
-    all answers read, `confidence` is the reader's own probability for the answer in the passage it is cited
-    in, read alone (what abstention compares with QA_MIN_ANSWER_SCORE)."""
-    return {
-        "question": response.question,
-        "interpreted": response.interpreted or None,
-        "answers": [
-            {
-                "text": a.text,
-                "score": round(a.score, 4),
-                "share": round(a.share, 4),
-                "confidence": round(a.reader_score, 4),
-                "according_to": a.attribution or None,
-                "article_id": a.citation.article_id,
-                "title": a.citation.title,
-                "start": a.citation.start,
-                "end": a.citation.end,
-                "passage": a.citation.passage,
-            }
-            for a in response.answers
-        ],
-        "sources_disagree": [a.text for a in response.disagreement],
-        "abstained": response.abstained,
-    }
-
-
 def _ask(args) -> int:
     from qa.answering.conversation import Turn
     from qa.answering.pipeline import EmptyQuestion, Pipeline
+    from qa.answering.records import response_record
     from qa.display import evidence_label
 
     pipeline = Pipeline.load(_settings(args))
@@ -286,6 +267,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list the collection's articles: id, where it was added from, title")
     _collection_option(p)
     p.set_defaults(func=_list)
+
+    p = sub.add_parser("serve", help="the HTTP API (POST /ask, GET/POST /articles, DELETE /articles/ID, GET /healthz; "
+                       "OpenAPI at /openapi.json); writes need QA_ADMIN_TOKEN")
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1, help="processes, each with its own models, sharing the collection")
+    p.set_defaults(func=_serve)
 
     p = sub.add_parser("postgres", help="a local PostgreSQL server with pgvector (loopback only) to try the "
                        "PostgreSQL store on: start prints the URL for QA_STORE")

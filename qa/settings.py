@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +27,13 @@ class Settings:
     # Where the collection lives: empty for the local store in `index_dir`, or a PostgreSQL URL
     # (postgresql://user:password@host:port/db, qa.store.postgres) for a collection that several
     # processes or machines share.
-    store: str = ""
+    store: str = field(default="", repr=False)  # its URL may hold a password
+    # The HTTP API's write endpoints (add, remove) need this token as "Authorization: Bearer ..."; empty:
+    # the API refuses every change.
+    admin_token: str = field(default="", repr=False)
+    # Whether the chat shows upload and remove: off, so that a chat open to visitors cannot be emptied
+    # by one; on for your own chat (QA_ALLOW_EDITS=1).
+    allow_edits: bool = False
     # The local collection: its database, vector snapshots and keyword index (qa.store.local). Uploads,
     # `qa add` and `qa remove` change it; seeds/ is never written.
     index_dir: Path = REPO_ROOT / "index"

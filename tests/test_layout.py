@@ -19,7 +19,7 @@ LAYERS = [
     {"qa.reading"},
     {"qa.answering"},
     {"qa.training", "qa.evaluation"},
-    {"qa.display", "qa.cli", "qa.__main__"},
+    {"qa.display", "qa.cli", "qa.api", "qa.__main__"},
 ]
 # Same rank, but neither may lean on the other.
 APART = [("qa.training", "qa.evaluation")]

@@ -75,6 +75,13 @@ def test_sidebar_describes_the_corpus(app):
 
 
 @pytest.mark.slow
+def test_upload_and_remove_are_hidden_unless_edits_are_allowed(app):
+    """A chat open to visitors cannot be emptied by one: QA_ALLOW_EDITS is off by default."""
+    assert not app.sidebar.file_uploader and not [b for b in app.sidebar.button if b.label in ("Remove", "Add to the articles")]
+    assert any("QA_ALLOW_EDITS=1" in c.value for c in app.sidebar.caption)
+
+
+@pytest.mark.slow
 def test_answer_is_shown_with_a_citation(asked):
     message = assistant_messages(asked)[0]
     text = shown(message)

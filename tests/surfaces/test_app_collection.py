@@ -25,6 +25,7 @@ def app(tmp_path_factory):
     st.cache_resource.clear()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("QA_INDEX_DIR", str(index))
+        mp.setenv("QA_ALLOW_EDITS", "1")  # the controls are hidden by default
         at = AppTest.from_file(str(APP), default_timeout=180).run()
         assert not at.exception, at.exception
         yield at, index
