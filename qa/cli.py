@@ -96,6 +96,13 @@ def _postgres(args) -> int:
         print(server.url)
         print(f"PostgreSQL (pid {server.pid}) listens on 127.0.0.1:{server.port}; its data and log are in {folder}. "
               f"Use it with: export QA_STORE='{server.url}'", file=sys.stderr)
+    elif args.action == "replica":
+        if not args.of:
+            raise ValueError("replica needs --of PRIMARY_DIR, the folder of the server to copy")
+        server = postgres_server.start_replica(folder, Path(args.of), args.port)
+        print(server.url)
+        print(f"a read-only streaming replica of {args.of} (pid {server.pid}) listens on 127.0.0.1:{server.port}",
+              file=sys.stderr)
     elif args.action == "stop":
         print("stopped" if postgres_server.stop(folder) else f"no server was running on {folder}")
     else:
@@ -277,9 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("postgres", help="a local PostgreSQL server with pgvector (loopback only) to try the "
                        "PostgreSQL store on: start prints the URL for QA_STORE")
-    p.add_argument("action", choices=["start", "stop", "status"])
+    p.add_argument("action", choices=["start", "replica", "stop", "status"])
     p.add_argument("--dir", required=True, help="the server's folder: its data, log and socket")
-    p.add_argument("--port", type=int, default=5433, help="the port on 127.0.0.1 (start; default 5433)")
+    p.add_argument("--port", type=int, default=5433, help="the port on 127.0.0.1 (start, replica; default 5433)")
+    p.add_argument("--of", help="replica: the folder of the running server to copy and follow")
     p.set_defaults(func=_postgres)
 
     p = sub.add_parser("export-onnx", help="build the int8 ONNX files of the reader and the embedder now "

@@ -34,7 +34,7 @@ import numpy as np
 
 from qa.schema import Article, Passage
 from qa.store.base import (
-    ArticleEntry, Change, Checkpoint, Manifest, NewArticle, Scored, StoreUnusable, Written, titled,
+    ArticleEntry, Change, Checkpoint, Manifest, NewArticle, Scored, StoreReadOnly, StoreUnusable, Written, titled,
 )
 from qa.store.rows import ARTICLE_COLUMNS, PASSAGE_COLUMNS, Rollback, article_by, free_id, now, passage_of, runs_text
 from qa.store.keywords import query_words
@@ -119,7 +119,12 @@ class PostgresStore:
         """The collection at `url`, its tables created (empty, with `manifest`) if there are none. Its
         `manifest` is the stored one, which may differ from the one given: the caller decides."""
         store = cls(url, search_depth)
-        store._create(manifest)
+        # A streaming replica answers reads; changes go to its primary.
+        store.read_only = store._conn().execute("SELECT pg_is_in_recovery()").fetchone()[0]
+        if not store.read_only:
+            store._create(manifest)
+        elif store._conn().execute("SELECT to_regclass('qa_meta') IS NULL").fetchone()[0]:
+            raise StoreUnusable(f"{store.location} is a read-only replica with no collection in it yet")
         store.refresh()
         return store
 
@@ -269,6 +274,9 @@ class PostgresStore:
     def _writing(self) -> Iterator[tuple[object, int]]:
         """A write transaction, after every earlier writer's (the generation row is locked until it
         commits), and the generation it commits."""
+        if self.read_only:
+            raise StoreReadOnly(f"the collection at {self.location} is a read-only replica: "
+                                "add and remove articles on its primary")
         with self._transaction() as db:
             (value,) = db.execute("SELECT value FROM qa_meta WHERE key = 'generation' FOR UPDATE").fetchone()
             generation = int(value) + 1

@@ -85,6 +85,35 @@ def start(folder: Path, port: int = 5433) -> Server:
     return Server(folder, port, url, _pid(data))
 
 
+def start_replica(folder: Path, primary: Path, port: int = 5434) -> Server:
+    """Start a streaming replica of the server of `primary` (a folder `start` made) with its data in
+    `folder`: a copy taken with pg_basebackup, then kept up to date from the primary's WAL. It answers
+    reads (a read-only PostgreSQL store) while the primary takes every change: how reads scale out."""
+    folder, source = Path(folder).resolve(), status(primary)
+    if source is None:
+        raise ServerError(f"no server is running on {primary}: start it first")
+    running = status(folder)
+    if running:
+        return running
+    user = _system_user()
+    data = folder / "data"
+    if not (data / "PG_VERSION").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        _hand_over(folder, user)
+        _run(["pg_basebackup", "-d", source.url.rsplit("/", 1)[0] + "/postgres", "-D", str(data), "-R",
+              "-X", "stream", "--checkpoint=fast"], user)
+    (folder / "password").write_text((Path(primary).resolve() / "password").read_text())
+    (folder / "password").chmod(stat.S_IRUSR | stat.S_IWUSR)
+    _hand_over(folder, user)
+    options = f"-c listen_addresses={HOST} -p {port} -k {folder}"
+    _run(["pg_ctl", "start", "-D", str(data), "-l", str(folder / "log"), "-w", "-t", "60", "-o", options], user,
+         failure=f"see its log, {folder / 'log'}")
+    url = f"{source.url.rsplit('@', 1)[0]}@{HOST}:{port}/{DATABASE}"
+    (folder / URL_FILE).write_text(url)
+    (folder / URL_FILE).chmod(stat.S_IRUSR | stat.S_IWUSR)
+    return Server(folder, port, url, _pid(data))
+
+
 def status(folder: Path) -> Server | None:
     """The server running on `folder`'s data, if one is."""
     folder = Path(folder).resolve()

@@ -5,6 +5,7 @@ Real embedder, real databases; what one store object commits another sees."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -146,3 +147,36 @@ def test_both_stores_give_the_same_answers(postgres_url, settings, embedder, rea
                         for r in responses])
     agree = sum(a == b for a, b in zip(*answers))
     assert len(items) >= 20 and agree >= len(items) - 1, [(i.question, a, b) for i, a, b in zip(items, *answers) if a != b]
+
+
+def test_a_streaming_replica_answers_reads_follows_the_primary_and_refuses_changes(postgres, postgres_url, settings,
+                                                                                   embedder, tmp_path):
+    """How reads scale out: `postgres replica` copies the running server (pg_basebackup) and follows
+    its WAL; a store on it reads what the primary commits and refuses changes with a clear error."""
+    import socket
+
+    from qa.store import postgres_server
+    from qa.store.base import StoreReadOnly
+
+    primary_settings = settings.replace(store=postgres_url)
+    primary = open_collection(primary_settings, embedder)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    replica = postgres_server.start_replica(tmp_path / "replica", postgres.folder, port)
+    try:
+        database = postgres_url.rsplit("/", 1)[1]
+        replica_settings = settings.replace(store=replica.url.rsplit("/", 1)[0] + "/" + database)
+        follower = open_collection(replica_settings, embedder)
+        assert follower.read_only and follower.entries() == primary.entries()
+        add_articles(primary_settings, uploads(("cairo.txt", CAIRO_TXT.encode())), primary, embedder)
+        deadline = time.monotonic() + 60
+        while "cairo" not in follower.article_ids() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert follower.refresh() and follower.generation() == primary.generation()
+        assert found(follower, follower.keyword_top_k(["snow in Cairo"], 1))[0][0][0].article_id == "cairo"
+        with pytest.raises(StoreReadOnly, match="read-only replica"):
+            remove_articles(replica_settings, ["cairo"], follower)
+        follower.close()
+    finally:
+        postgres_server.stop(tmp_path / "replica")
