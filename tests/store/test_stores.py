@@ -12,6 +12,7 @@ import pytest
 from qa.ingest.sources import Source
 from qa.store.base import Change, StoreUnusable
 from qa.store.collection import add_articles, open_collection, remove_articles
+from qa.store.postgres import PostgresStore
 from articles import CAIRO_TXT, SEED_ID, all_passages, assert_offsets_point_into_the_article, found, uploads
 
 QUESTION = "How many missiles did Iraq say were fired?"
@@ -180,3 +181,37 @@ def test_a_streaming_replica_answers_reads_follows_the_primary_and_refuses_chang
         follower.close()
     finally:
         postgres_server.stop(tmp_path / "replica")
+
+
+def test_a_collection_with_a_newer_schema_is_refused_clearly(postgres_url, settings, embedder):
+    import psycopg
+
+    settings = settings.replace(store=postgres_url)
+    open_collection(settings, embedder).close()
+    with psycopg.connect(postgres_url, autocommit=True) as db:
+        db.execute("UPDATE qa_meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(StoreUnusable, match="schema version 99.*upgrade article-qa"):
+        open_collection(settings, embedder)
+    assert "***@" in PostgresStore(postgres_url, 8).location and "qa:" in postgres_url  # no password in messages
+
+
+def test_the_chat_answers_from_a_postgresql_store(postgres_url):
+    """The chat itself, unchanged, on QA_STORE: the sidebar names the store (without its password)."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from qa.settings import REPO_ROOT
+
+    st.cache_resource.clear()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("QA_STORE", postgres_url)
+        at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=180).run()
+        assert not at.exception, at.exception
+        import html
+
+        sidebar = html.unescape("\n".join(m.value for m in at.sidebar.markdown))
+        assert "2 articles, 18 passages" in sidebar and "***@127.0.0.1" in sidebar and postgres_url not in sidebar
+        at.chat_input[0].set_value(QUESTION).run()
+        assert not at.exception, at.exception
+        assert any("22" in m.value for message in at.chat_message for m in message.markdown)
+    st.cache_resource.clear()
