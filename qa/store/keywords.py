@@ -162,10 +162,14 @@ class KeywordIndex:
                 lock.close()
         self.reload()
 
-    def sync(self, changes: Callable[[int], ContextManager["Changes | None"]]) -> bool:
+    def sync(self, changes: Callable[[int], ContextManager["Changes | None"]], newest: int | None = None) -> bool:
         """Bring the index level with the collection: `changes(held)` gives what changed after the
         generation the index holds (None: nothing), read while the writer is held so that two processes
-        never apply the same change over each other. True if anything was committed."""
+        never apply the same change over each other. `newest`: the collection's generation, if known,
+        so that an index already there takes no writer (a start beside a running bulk add does not
+        wait for it). True if anything was committed."""
+        if newest is not None and self.generation() == newest:
+            return False
         with self._writer() as writer:
             with changes(self.generation()) as todo:
                 if todo is None:

@@ -199,10 +199,13 @@ class LocalStore:
         if self.read_only and keywords.folder is not None:
             return
         try:
-            keywords.sync(self._keyword_changes)
+            keywords.sync(self._keyword_changes, self._committed_generation())
         except Exception as err:  # the database has the change whatever failed here: the next writer catches up
             log.warning("could not update the keyword index of %s (%s); it will catch up at the next change",
                         self.folder, err)
+
+    def _committed_generation(self) -> int:
+        return int(self._meta_value("generation"))
 
     @contextmanager
     def _keyword_changes(self, held: int) -> Iterator[Changes | None]:
