@@ -149,4 +149,8 @@ def _changing(change):
 def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
-    uvicorn.run("qa.api:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    # uvicorn kills a worker that does not answer its supervisor's ping within this many seconds; a
+    # worker reading on a busy CPU (or loading its models) can take longer than the default 5 without
+    # being hung, and killing it resets the connections it holds.
+    uvicorn.run("qa.api:create_app", factory=True, host=host, port=port, workers=workers, log_level="info",
+                timeout_worker_healthcheck=120)
