@@ -149,6 +149,9 @@ class KeywordIndex:
                 fcntl.flock(lock, fcntl.LOCK_EX)
             self.reload()  # the generation held is read under the lock: another writer may just have moved it
             writer = self._index.writer(heap_size=_WRITER_HEAP, num_threads=1)
+            # A writer killed mid-commit leaves files its commit never named; Tantivy would write files
+            # of the same names again (its operation counter restarts at the last commit) and fail.
+            writer.garbage_collect_files()
             try:
                 yield writer
             except BaseException:

@@ -191,18 +191,26 @@ class LocalStore:
                         "building it in memory", self.folder, unusable)
             keywords = KeywordIndex.in_memory()
         self._keywords = keywords
-        self._sync_keywords(keywords)
+        if not self._sync_keywords(keywords) and not self.read_only:
+            log.warning("building the keyword index of %s again from the collection", self.folder)
+            KeywordIndex.remove(folder)
+            self._keywords = KeywordIndex.open(folder, create=True)
+            self._sync_keywords()
 
-    def _sync_keywords(self, keywords: KeywordIndex | None = None) -> None:
-        """Apply to the keyword index what was committed since the generation it holds."""
+    def _sync_keywords(self, keywords: KeywordIndex | None = None) -> bool:
+        """Apply to the keyword index what was committed since the generation it holds; False if that
+        failed (the database has the change whatever failed here: the next writer or start catches up,
+        and a start that cannot builds the index again)."""
         keywords = keywords or self._keywords
         if self.read_only and keywords.folder is not None:
-            return
+            return True
         try:
             keywords.sync(self._keyword_changes, self._committed_generation())
-        except Exception as err:  # the database has the change whatever failed here: the next writer catches up
+        except Exception as err:
             log.warning("could not update the keyword index of %s (%s); it will catch up at the next change",
                         self.folder, err)
+            return False
+        return True
 
     def _committed_generation(self) -> int:
         return int(self._meta_value("generation"))

@@ -106,3 +106,26 @@ def test_a_collection_from_before_the_keyword_index_moved_out_is_upgraded(settin
     assert found(store, store.keyword_top_k(["snow in Cairo"], 1))[0][0][0].article_id == "cairo"
     assert SEED_ID not in {p.article_id for p, _ in found(store, store.keyword_top_k([QUESTION], 20))[0]}
     assert store._conn().execute("SELECT count(*) FROM removed").fetchone()[0] > 0
+
+
+
+def test_the_files_of_a_commit_killed_before_it_was_published_do_not_stop_the_next_writer(tmp_path):
+    """kill -9 inside Tantivy's commit leaves the files it wrote (registered in .managed.json) while
+    meta.json still names the last commit. The next writer repeats the same operations, so the same
+    operation numbers and the same file names (a segment's deletes, `SEGMENT.OPSTAMP.del`): it must
+    clear the dead commit's files first. Made here exactly: a commit whose meta.json is put back."""
+    import shutil
+
+    folder = tmp_path / "kw"
+    first = Changes(1, [], [(1, "Oslo\nRain in Oslo."), (2, "Rome\nSun in Rome.")])
+    second = Changes(2, [2], [(3, "Lima\nFog in Lima.")])  # deletes from the first commit's segment
+    KeywordIndex.open(folder, create=True).sync(given(first))
+    shutil.copy(folder / "meta.json", tmp_path / "meta-1.json")
+    KeywordIndex.open(folder, create=False).sync(given(second))
+    assert [f.name for f in folder.glob("*.del")]
+    shutil.copy(tmp_path / "meta-1.json", folder / "meta.json")  # the second commit was never published
+
+    index = KeywordIndex.open(folder, create=False)
+    assert index.generation() == 1
+    assert index.sync(given(second))
+    assert index.generation() == 2 and index.search("sun", 3) == [] and [k for k, _ in index.search("fog", 3)] == [3]
