@@ -8,7 +8,7 @@ import streamlit as st
 
 from qa.answering.conversation import Turn
 from qa.answering.pipeline import EmptyQuestion, Pipeline
-from qa.display import collapse, escape, evidence_label, highlight, text_block
+from qa.display import collapse, escape, evidence_label, highlight, passage_name, text_block
 from qa.schema import Answer, Citation, Response
 from qa.settings import load_settings, quiet_model_loading
 from qa.ingest.sources import Source
@@ -41,7 +41,7 @@ def html(markup: str) -> None:
 
 def passage_label(title: str, passage_index: int) -> str:
     # Labels are Markdown too: a title with "$" or "*" must not turn into maths or italics.
-    return f"{escape(collapse(title))} — passage {passage_index + 1}"
+    return escape(passage_name(title, passage_index))
 
 
 def show_citation(pipeline: Pipeline, citation: Citation, key: str) -> None:

@@ -159,20 +159,36 @@ def _list(args) -> int:
     return 0
 
 
+def _question_error(question: str, err: Exception, as_json: bool) -> None:
+    print(json.dumps({"question": question, "error": str(err)}) if as_json else f"error: {err}")
+
+
 def _ask(args) -> int:
     from qa.answering.conversation import Turn
     from qa.answering.pipeline import EmptyQuestion, Pipeline
+    from qa.answering.questions import clean_question
     from qa.answering.records import response_record
-    from qa.display import evidence_label
+    from qa.display import evidence_label, passage_name
 
-    pipeline = Pipeline.load(_settings(args))
+    settings = _settings(args)
+    refused = {}
+    for question in args.questions:
+        try:
+            clean_question(question, settings.max_question_chars)
+        except EmptyQuestion as err:
+            refused[question] = err
+    if len(refused) == len(set(args.questions)):  # said at once, not after seconds of loading models
+        for question in args.questions:
+            _question_error(question, refused[question], args.json)
+        return 2
+    pipeline = Pipeline.load(settings)
     status = 0
     turns: list[Turn] = []
     for question in args.questions:
         try:
             response = pipeline.ask(question, history=turns if args.conversation else ())
         except EmptyQuestion as err:
-            print(json.dumps({"question": question, "error": str(err)}) if args.json else f"error: {err}")
+            _question_error(question, err, args.json)
             status = 2
             continue
         turns.append(Turn.of(response))
@@ -190,7 +206,7 @@ def _ask(args) -> int:
             label = "closest" if response.abstained else ("A" if i == 0 else "  or")
             source = f" (according to {a.attribution})" if a.attribution else ""
             text = " ".join(a.text.split())
-            print(f"{label}: {text}{source}  ({evidence_label(a.share)})  [{a.citation.title} #{a.citation.passage_index}]")
+            print(f"{label}: {text}{source}  ({evidence_label(a.share)})  [{passage_name(a.citation.title, a.citation.passage_index)}]")
     return status
 
 

@@ -26,6 +26,11 @@ def evidence_label(share: float) -> str:
     return f"{share:.0%} of the evidence"
 
 
+def passage_name(title: str, passage_index: int) -> str:
+    """How a cited passage is named wherever answers are shown (chat, CLI): counted from 1."""
+    return f"{collapse(title)} — passage {passage_index + 1}"
+
+
 def escape(text: str) -> str:
     """`text` as an inline HTML fragment that displays exactly `text`, line breaks as `<br>`.
 

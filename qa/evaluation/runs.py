@@ -224,6 +224,9 @@ def load_qa_jsonl(path: Path) -> list[QaItem]:
             continue
         where = f"{path}, line {n}"
         record = json_object(line, where, DataFormatError)
+        if n == 1 and isinstance(record.get("data"), list):
+            raise DataFormatError(f"{path} is a SQuAD-format file, not questions in JSONL: "
+                                  f"evaluate it with `python -m qa eval squad {path}`")
         for name in ("id", "question", "answers"):
             if name not in record:
                 raise DataFormatError(f"{where}: missing field '{name}'")

@@ -106,6 +106,7 @@ def test_question_in_the_browser_shows_answer_and_citation(server, page):
         page.goto(server)
         chat_input = page.get_by_test_id("stChatInputTextArea")
         expect(chat_input).to_be_visible(timeout=FIRST_ANSWER_TIMEOUT_MS)  # shown once the models are loaded
+        expect(page.get_by_test_id("stAppDeployButton")).to_have_count(0)  # .streamlit/config.toml: toolbarMode
         chat_input.fill(MISSILES)
         chat_input.press("Enter")
 

@@ -97,3 +97,27 @@ def test_the_postgres_command_starts_a_loopback_server_the_commands_use_then_sto
     status = Path(f"/proc/{pid}/status")
     assert not status.exists() or "\nState:\tZ" in status.read_text()  # gone, or a zombie left to its reaper
     assert main(["postgres", "status", "--dir", str(folder)]) == 1
+
+
+def test_ask_names_passages_as_the_chat_does_and_refuses_empty_questions_before_loading_models(settings, capsys,
+                                                                                                 monkeypatch):
+    where = ["--index", str(settings.index_dir)]
+    assert main(["ask", "How many missiles did Iraq say were fired?", *where]) == 0
+    # the chat's numbering: the article's second passage (index 1) holds "22 missiles"
+    out = capsys.readouterr().out
+    assert "A: 22 (according to Iraq)" in out and "Trump responds: ‘All is well’ — passage 2]" in out
+    from qa.answering.pipeline import Pipeline
+
+    def no_models(*args, **kwargs):
+        raise AssertionError("models were loaded for an empty question")
+
+    monkeypatch.setattr(Pipeline, "load", no_models)
+    assert main(["ask", "   ", "", *where]) == 2
+    assert capsys.readouterr().out.count("error: Please type a question.") == 2
+
+
+def test_eval_qa_points_a_squad_file_to_eval_squad(tmp_path, capsys):
+    squad = tmp_path / "dev.json"
+    squad.write_text(json.dumps({"version": "1.1", "data": [{"title": "T", "paragraphs": []}]}))
+    assert main(["eval", "qa", str(squad), "--index", str(tmp_path / "index")]) == 2
+    assert f"use `python -m qa eval squad {squad}`" in capsys.readouterr().err.replace("evaluate it with", "use")
