@@ -179,17 +179,35 @@ def _charts(out_dir: Path, outcomes: Sequence[Outcome], recall: dict[str, dict])
         written.append(_save(fig, out_dir / "recall_at_k.png"))
     latencies = [o.latency_ms for o in outcomes if o.latency_ms is not None]
     if latencies:
-        fig, ax = plt.subplots(figsize=(5, 3.5))
-        ax.hist(latencies, bins=40)
-        ax.set(xlabel="latency per question (ms)", ylabel="questions", title="Question latency")
-        written.append(_save(fig, out_dir / "latency.png"))
+        written.append(_save(latency_figure(latencies), out_dir / "latency.png"))
     groups = f1_by_question_word(outcomes)
     if groups:
-        fig, ax = plt.subplots(figsize=(5, 3.5))
-        ax.bar(list(groups), [f1 for _, f1 in groups.values()])
-        ax.set(ylabel="F1", title="F1 by question word", ylim=(0, 100))
-        written.append(_save(fig, out_dir / "f1_by_question_word.png"))
+        written.append(_save(f1_figure(groups), out_dir / "f1_by_question_word.png"))
     return written
+
+
+def latency_figure(latencies: Sequence[float]):
+    """A histogram of question latencies; its axis counts whole questions."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.hist(latencies, bins=min(40, max(5, len(latencies) // 2)))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(xlabel="latency per question (ms)", ylabel="questions", title="Question latency")
+    return fig
+
+
+def f1_figure(groups: dict[str, tuple[int, float]]):
+    """F1 per question word, each bar labelled with its F1 and question count (a bar of F1 0 has no
+    height to see)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    bars = ax.bar(list(groups), [f1 for _, f1 in groups.values()])
+    ax.bar_label(bars, labels=[f"{f1:.0f} (n={n})" for n, f1 in groups.values()], fontsize=8)
+    ax.set(ylabel="F1", title="F1 by question word", ylim=(0, 110))
+    return fig
 
 
 def _save(fig, path: Path) -> Path:

@@ -163,3 +163,24 @@ def test_cli_reports_a_malformed_file_without_a_traceback(tmp_path, capsys):
     path.write_text("not json\n")
     assert main(["eval", "qa", str(path), "--index", str(tmp_path / "index")]) == 2
     assert "bad.jsonl, line 1: not valid JSON" in capsys.readouterr().err
+
+
+def test_charts_count_whole_questions_and_label_every_bar():
+    """A few questions: the latency axis counts whole questions, and a question word whose F1 is 0 still
+    shows its bar's label (F1 and count)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from qa.evaluation.reports import f1_figure, latency_figure
+
+    fig = latency_figure([120.0, 180.0, 185.0])
+    fig.canvas.draw()
+    ticks = [t for t in fig.axes[0].get_yticks() if t >= 0]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+    plt.close(fig)
+    fig = f1_figure({"what": (3, 66.7), "when": (1, 0.0)})
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert labels == ["67 (n=3)", "0 (n=1)"]
+    plt.close(fig)
