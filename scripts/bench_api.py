@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,19 +32,15 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from bench_pipeline import QUESTIONS  # noqa: E402
 from qa.store import postgres_server  # noqa: E402
+from qa.store.postgres_server import free_port  # noqa: E402
 
 DEADLINE_S = 900
 TOKEN = "bench-token"
 CAIRO = b"Snow in Cairo\nSnow fell on Cairo on Tuesday for the first time in 112 years, the weather office said.\n"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def serve(env: dict, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
+    """`python -m qa serve` on a free loopback port (its output in `log`), once it answers /healthz."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "qa", "serve", "--port", str(port), "--workers", str(workers)],
                             env={**os.environ, "HF_HUB_OFFLINE": "1", "QA_ADMIN_TOKEN": TOKEN, **env}, cwd=REPO,
@@ -54,7 +49,7 @@ def serve(env: dict, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"the server exited; its log: {log}")
+            raise RuntimeError(f"the server exited: {log.read_text()[-3000:]}")
         try:
             if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
                 return proc, url
@@ -62,10 +57,11 @@ def serve(env: dict, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
             pass
         time.sleep(0.5)
     stop(proc)
-    raise SystemExit(f"the server did not start; its log: {log}")
+    raise RuntimeError(f"the server did not answer /healthz in time; its log: {log}")
 
 
 def stop(proc: subprocess.Popen) -> None:
+    """Stop the server and its workers (its process group), by force if they do not go in 30 s."""
     os.killpg(proc.pid, signal.SIGTERM)
     try:
         proc.wait(timeout=30)

@@ -62,13 +62,10 @@ def postgres(tmp_path_factory):
     """A real PostgreSQL 16 server with pgvector on 127.0.0.1 (qa.store.postgres_server, the one
     `python -m qa postgres start` runs), on a free port, stopped by its PID when the tests end."""
     import signal
-    import socket
 
     from qa.store import postgres_server
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = postgres_server.free_port()
     folder = tmp_path_factory.mktemp("postgres")
     server = postgres_server.start(folder, port)
     yield server

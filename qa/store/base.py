@@ -119,6 +119,9 @@ class PassageStore(Protocol):
     manifest: Manifest
     location: str  # where the collection is, for people: a folder, or a URL without its password
     read_only: bool
+    # Other processes or machines answer from it: a collection from another model is refused rather
+    # than indexed again by whichever process opens it first.
+    shared: bool
 
     # --- reading: from the generation this object was last refreshed to ---------------------------
 

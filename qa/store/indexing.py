@@ -71,11 +71,11 @@ def open_store(settings: Settings, embedder: Embedder, show_progress: bool = Fal
         store = LocalStore.open(settings.index_dir, wanted, settings.snapshot_every, dense_layout(settings))
     differs = store.manifest.differs_from(wanted)
     if differs:
-        where = getattr(store, "location", settings.index_dir)
+        where = store.location
         if store.read_only:
             raise StoreUnusable(f"the collection in {where} was indexed with another {', '.join(differs)} "
                                 "and is read-only, so it cannot be indexed again: use the settings it was made with")
-        if getattr(store, "shared", False):  # other processes may be answering with the model it was made with
+        if store.shared:
             raise StoreUnusable(f"the collection at {where} was indexed with another {', '.join(differs)}: "
                                 "use the settings it was made with (an index is never mixed from two models)")
         log.warning("the collection in %s was indexed with another %s: indexing its %d articles again",

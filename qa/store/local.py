@@ -89,6 +89,8 @@ CREATE TABLE sources (source TEXT PRIMARY KEY, "offset" INTEGER NOT NULL, line I
 class LocalStore:
     """The collection in `folder` (see the module docstring). Open with `LocalStore.open`."""
 
+    shared = False  # processes on this machine take turns on it; one opened with another model is indexed again
+
     def __init__(self, folder: Path, read_only: bool, snapshot_every: int, layout: DenseLayout) -> None:
         self.folder = Path(folder)
         self.location = str(self.folder)

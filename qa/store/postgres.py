@@ -103,7 +103,7 @@ def masked(url: str) -> str:
 class PostgresStore:
     """The collection in the PostgreSQL database at `url` (see the module docstring)."""
 
-    shared = True  # other processes and machines use it: a model mismatch is refused, not re-indexed here
+    shared = True
 
     def __init__(self, url: str, search_depth: int) -> None:
         self.url, self.location = url, masked(url)
@@ -305,6 +305,7 @@ class PostgresStore:
             return Written(self._generation, missing=missing)
         if ids:
             self._count_stems(db, "p.article IN (SELECT key FROM qa_articles WHERE id = ANY(%s))", (ids,), -1)
+            db.execute("DELETE FROM qa_lexemes WHERE passages <= 0")
             db.execute("DELETE FROM qa_articles WHERE id = ANY(%s)", (ids,))  # passages go with them
         added, duplicates = [], []
         for new in change.add:
@@ -353,7 +354,6 @@ class PostgresStore:
         db.execute("UPDATE qa_meta SET value = (SELECT count(*) FROM qa_articles)::text WHERE key = 'articles'")
         db.execute("UPDATE qa_meta SET value = (SELECT count(*) FROM qa_passages)::text WHERE key = 'passages'")
         db.execute("UPDATE qa_meta SET value = (SELECT coalesce(sum(length), 0) FROM qa_passages)::text WHERE key = 'length'")
-        db.execute("DELETE FROM qa_lexemes WHERE passages <= 0")
 
     def rebuild(self, manifest: Manifest, batches: Iterable[Sequence[NewArticle]]) -> None:
         with self._writing() as (db, generation):

@@ -27,6 +27,15 @@ HOST = "127.0.0.1"
 URL_FILE = "qa-url"  # the URL of the running server, for `stop`, tests and people
 
 
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now (for a server about to start there)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
 class ServerError(Exception):
     """The server could not be started or stopped; the message says why (and where its log is)."""
 

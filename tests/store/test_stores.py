@@ -154,16 +154,13 @@ def test_a_streaming_replica_answers_reads_follows_the_primary_and_refuses_chang
                                                                                    embedder, tmp_path):
     """How reads scale out: `postgres replica` copies the running server (pg_basebackup) and follows
     its WAL; a store on it reads what the primary commits and refuses changes with a clear error."""
-    import socket
 
     from qa.store import postgres_server
     from qa.store.base import StoreReadOnly
 
     primary_settings = settings.replace(store=postgres_url)
     primary = open_collection(primary_settings, embedder)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = postgres_server.free_port()
     replica = postgres_server.start_replica(tmp_path / "replica", postgres.folder, port)
     try:
         database = postgres_url.rsplit("/", 1)[1]

@@ -4,13 +4,7 @@ errors for bad requests; on the local store and on PostgreSQL (a real server, co
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,39 +12,10 @@ import pytest
 from articles import CAIRO_TXT, SEED_ID
 from qa.settings import REPO_ROOT
 
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+from bench_api import serve, stop  # noqa: E402  (the benchmark's server start, with two workers here)
+
 TOKEN = "test-token-1234"
-
-
-def start_server(env: dict, log: Path) -> tuple[subprocess.Popen, str]:
-    """The server, its output in `log` (printed when a test fails: pytest shows what a test printed)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "qa", "serve", "--port", str(port), "--workers", "2"],
-                            env={**os.environ, **env}, cwd=REPO_ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"the server exited: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    stop_server(proc)
-    raise AssertionError("the server did not answer /healthz in time")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)  # uvicorn's supervisor and its workers
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 @pytest.fixture(scope="module", params=["local", "postgresql"])
@@ -66,10 +31,10 @@ def server(request, tmp_path_factory):
             db.execute('CREATE DATABASE "api"')
         env["QA_STORE"] = postgres.url.rsplit("/", 1)[0] + "/api"
     log = tmp_path_factory.mktemp("api-log") / "server.log"
-    proc, url = start_server(env, log)
+    proc, url = serve(env, 2, log)
     with httpx.Client(base_url=url, timeout=120) as client:
         yield client
-    stop_server(proc)
+    stop(proc)
     print(log.read_text()[-5000:])
 
 
@@ -116,11 +81,11 @@ def test_bad_requests_get_clear_4xx_errors(server):
 
 
 def test_writes_are_refused_when_no_token_is_set(tmp_path):
-    proc, url = start_server({"QA_INDEX_DIR": str(tmp_path / "index"), "QA_ADMIN_TOKEN": "", "QA_STORE": ""},
-                             tmp_path / "server.log")
+    proc, url = serve({"QA_INDEX_DIR": str(tmp_path / "index"), "QA_ADMIN_TOKEN": "", "QA_STORE": ""}, 2,
+                      tmp_path / "server.log")
     try:
         refused = httpx.delete(f"{url}/articles/{SEED_ID}", headers={"Authorization": "Bearer guess"}, timeout=60)
         assert refused.status_code == 403 and "QA_ADMIN_TOKEN" in refused.json()["detail"]
         assert httpx.get(f"{url}/articles", timeout=60).json()["count"] == 2
     finally:
-        stop_server(proc)
+        stop(proc)

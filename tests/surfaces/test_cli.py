@@ -64,14 +64,13 @@ def test_the_postgres_command_starts_a_loopback_server_the_commands_use_then_sto
     """`python -m qa postgres start` prints a URL; with QA_STORE set to it, `add`, `list` and `remove`
     change the collection in that server; `stop` stops it (its PID is gone)."""
     import os
-    import socket
     from pathlib import Path
     import subprocess
     import sys
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    from qa.store import postgres_server
+
+    port = postgres_server.free_port()
     folder = tmp_path / "pg"
     assert main(["postgres", "start", "--dir", str(folder), "--port", str(port)]) == 0
     url = capsys.readouterr().out.strip()
