@@ -27,8 +27,16 @@ def _recipe(args, base: str, data: list[str], **stage_options):
         epochs=args.epochs,
         max_steps=args.max_steps,
         seed=args.seed,
+        precision=args.precision,
         **stage_options,
     )
+
+
+def _resume(args):
+    """Where a reader run keeps its resumable state: OUT/state, or nowhere with --no-resume."""
+    from qa.training.loop import Resume
+
+    return Resume(Path(args.out) / "state", args.save_minutes) if args.save_minutes > 0 else None
 
 
 def _train_reader(args) -> int:
@@ -38,7 +46,8 @@ def _train_reader(args) -> int:
     if not data:
         raise SystemExit("no training files: pass --data FILE ...")
     recipe = _recipe(args, args.base or default_embedder(), data, negative_ratio=args.negative_ratio)
-    train_reader(recipe, Path(args.out), init=args.init, save_every=args.save_every)
+    train_reader(recipe, Path(args.out), init=args.init, save_every=args.save_every, hold_out=args.hold_out,
+                 resume=_resume(args))
     print(f"reader written to {args.out}")
     return 0
 
@@ -47,7 +56,8 @@ def _train_reader_passages(args) -> int:
     from qa.training.passages import train_reader_on_passages
 
     recipe = _recipe(args, args.init, args.data)
-    train_reader_on_passages(recipe, Path(args.out), args.init, args.top_k, args.neighbours, args.hold_out)
+    train_reader_on_passages(recipe, Path(args.out), args.init, args.top_k, args.neighbours, args.hold_out,
+                             resume=_resume(args))
     print(f"reader written to {args.out}")
     return 0
 
@@ -344,7 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
     _window_options(p, READER)
     p.add_argument("--negative-ratio", type=float, default=READER.negative_ratio)
     _schedule_options(p, READER, batch_help="reading windows per optimizer step")
-    p.add_argument("--save-every", type=int, default=500)
+    p.add_argument("--save-every", type=int, default=500, help="write the weights so far every N steps (to evaluate midway)")
+    _hold_out_option(p)
+    _resume_option(p)
     p.set_defaults(func=_train_reader)
 
     p = sub.add_parser(
@@ -360,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     _hold_out_option(p)
     _window_options(p, PASSAGES)
     _schedule_options(p, PASSAGES, batch_help="questions per optimizer step")
+    _resume_option(p)
     p.set_defaults(func=_train_reader_passages)
 
     p = sub.add_parser(
@@ -389,6 +402,14 @@ def _schedule_options(p, defaults, batch_help: str) -> None:
     p.add_argument("--epochs", type=float, default=defaults.epochs)
     p.add_argument("--max-steps", type=int, default=defaults.max_steps, help="0: as many as --epochs takes")
     p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--precision", choices=("fp32", "bf16"), default=defaults.precision,
+                   help="bf16: forward passes under bf16 autocast (fast on CPUs with AVX-512 BF16 or AMX)")
+
+
+def _resume_option(p) -> None:
+    p.add_argument("--save-minutes", type=float, default=30.0,
+                   help="keep the run's whole state in OUT/state every N minutes; the same command run again "
+                   "goes on from there (0: keep none)")
 
 
 def _hold_out_option(p) -> None:

@@ -7,7 +7,7 @@ import random
 from dataclasses import replace
 from pathlib import Path
 
-from qa.datasets.squad import SquadExample, load_squad
+from qa.datasets.squad import SquadExample, held_out, load_squad
 from qa.training.loop import Recipe
 
 log = logging.getLogger(__name__)
@@ -17,7 +17,9 @@ FORBIDDEN = ("dev-v1.1", "dev-v2.0")
 
 
 
-def load_training_examples(recipe: Recipe, rng: random.Random) -> list[SquadExample]:
+def load_training_examples(recipe: Recipe, rng: random.Random, hold_out: int = 0) -> list[SquadExample]:
+    """Every file's questions at its share of the mix, less the `hold_out` of each file that
+    scripts/tune_fusion.py tunes on (so choices made on them stay fair)."""
     examples: list[SquadExample] = []
     for path in recipe.data:
         name = Path(path).name
@@ -28,6 +30,8 @@ def load_training_examples(recipe: Recipe, rng: random.Random) -> list[SquadExam
         if share < 1.0:
             keep = set(rng.sample(range(len(loaded)), int(len(loaded) * share)))
             loaded = [ex for i, ex in enumerate(loaded) if i in keep]
+        held = held_out(loaded, hold_out)
+        loaded = [ex for ex in loaded if id(ex) not in held]
         # Paragraph keys restart in every file; offset them so they stay unique.
         shift = max((ex.paragraph_key for ex in examples), default=-1) + 1
         examples += [replace(ex, paragraph_key=ex.paragraph_key + shift) for ex in loaded]

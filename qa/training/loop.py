@@ -3,8 +3,10 @@ step loop with its loss log, and the training.json record written beside the wei
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -34,12 +36,23 @@ class Recipe:
     max_steps: int = 0  # 0: derived from epochs
     seed: int = 13
     threads: int = 0  # 0: torch's default
+    precision: str = "fp32"  # "bf16": forward passes under bf16 autocast, weights and optimizer in fp32
 
 
 def training_device() -> torch.device:
     """A CUDA GPU when the machine has one (a lent GPU machine trains in minutes what takes these CPUs
     hours), else the CPU. Weights are saved from the CPU either way."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def autocast(recipe: Recipe, device: torch.device):
+    """The context a forward pass runs in: bf16 autocast when the recipe asks for it (the gradient flows
+    back into fp32 weights), else nothing."""
+    if recipe.precision == "fp32":
+        return contextlib.nullcontext()
+    if recipe.precision != "bf16":
+        raise ValueError(f"precision must be fp32 or bf16, not {recipe.precision!r}")
+    return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 def optimizer_step(model, optimizer, scheduler) -> None:
@@ -60,9 +73,10 @@ class LossLog:
     started: float = field(default_factory=time.time)
     history: list[dict] = field(default_factory=list)
     running: list[float] = field(default_factory=list)
+    before: float = 0.0  # seconds spent before a resume
 
     def seconds(self) -> float:
-        return time.time() - self.started
+        return self.before + time.time() - self.started
 
     def add(self, step: int, loss: float, note: str = "") -> None:
         self.running.append(loss)
@@ -101,17 +115,66 @@ def start(recipe: Recipe) -> random.Random:
     return random.Random(recipe.seed)
 
 
+@dataclass(frozen=True)
+class Resume:
+    """Where a run keeps its whole state (fp32 weights, optimizer, schedule, random state, loss log) every
+    `minutes`, so that a run cut off loses at most that much and its next start goes on from there.
+    Runs on a CPU take hours; the state is several times the shipped weights, so it lives in an
+    ignored folder, never in git."""
+
+    folder: Path
+    minutes: float = 30.0
+
+    @property
+    def path(self) -> Path:
+        return self.folder / "state.pt"
+
+    def save(self, step: int, model, optimizer, scheduler, losses: LossLog, recipe: Recipe, total: int) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        state = {
+            "step": step, "total": total, "recipe": asdict(recipe), "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "torch_rng": torch.get_rng_state(), "history": losses.history, "seconds": losses.seconds(),
+        }
+        partial = self.path.with_suffix(".partial")
+        torch.save(state, partial)
+        os.replace(partial, self.path)  # a kill mid-save leaves the previous state whole
+        log.info("state at step %d saved to %s", step, self.path)
+
+    def load(self, model, optimizer, scheduler, losses: LossLog, recipe: Recipe, total: int) -> int:
+        """The last finished step (0 when there is no state yet); restores everything else in place."""
+        if not self.path.exists():
+            return 0
+        state = torch.load(self.path, weights_only=False)
+        if state["recipe"] != asdict(recipe) or state["total"] != total:
+            raise ValueError(f"{self.path} belongs to another recipe or data: remove it to start over")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+        losses.history, losses.before = state["history"], state["seconds"]
+        log.info("resuming at step %d of %d from %s", state["step"] + 1, total, self.path)
+        return state["step"]
+
+
 def run_steps(model, recipe: Recipe, total: int, step_loss: Callable[[int], float], log_every: int = 20,
-              after_step: Callable[[int, "LossLog"], None] | None = None) -> LossLog:
+              after_step: Callable[[int, "LossLog"], None] | None = None, resume: Resume | None = None) -> LossLog:
     """`total` optimizer steps: `step_loss(step)` runs the forward and backward passes of step 1..total
-    and returns its loss; then the gradient is clipped and the optimizer and schedule step."""
+    and returns its loss; then the gradient is clipped and the optimizer and schedule step. With
+    `resume`, a run starts after the last saved step; `step_loss` must then depend on the step alone
+    (not on what earlier calls drew), so the resumed run reads what the whole run would have read."""
     optimizer, scheduler = optimizer_and_schedule(model, recipe, total)
     model.train()
     losses = LossLog(total, log_every)
-    for step in range(1, total + 1):
+    done = resume.load(model, optimizer, scheduler, losses, recipe, total) if resume else 0
+    saved = time.time()
+    for step in range(done + 1, total + 1):
         loss = step_loss(step)
         optimizer_step(model, optimizer, scheduler)
         losses.add(step, loss)
         if after_step is not None:
             after_step(step, losses)
+        if resume and step < total and time.time() - saved >= resume.minutes * 60:
+            resume.save(step, model, optimizer, scheduler, losses, recipe, total)
+            saved = time.time()
     return losses

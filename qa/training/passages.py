@@ -26,7 +26,7 @@ from qa.retrieval.open_domain import open_domain
 from qa.settings import load_settings
 from qa.training.data import load_training_examples
 from qa.training.labels import answer_tokens
-from qa.training.loop import Recipe, run_steps, start
+from qa.training.loop import Recipe, Resume, autocast, run_steps, start
 from qa.training.reader import qa_model, save_reader
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,8 @@ def shared_loss(logits: torch.Tensor, gold: torch.Tensor, context: torch.Tensor)
 
 
 def train_reader_on_passages(
-    recipe: Recipe, out_dir: Path, init: str, top_k: int, neighbours: int, hold_out: int = 0, log_every: int = 20
+    recipe: Recipe, out_dir: Path, init: str, top_k: int, neighbours: int, hold_out: int = 0, log_every: int = 20,
+    resume: Resume | None = None,
 ) -> Path:
     """Continue training `init` with shared normalisation on retrieved windows; write it to `out_dir`.
     One optimizer step per `recipe.batch_size` questions. The `hold_out` questions of each file that
@@ -138,16 +139,17 @@ def train_reader_on_passages(
         total_loss = 0.0
         for group in batch:
             f = {k: v.to(device) for k, v in group_features(tokenizer, group, recipe).items()}
-            out = model(**{k: f[k] for k in ("input_ids", "token_type_ids", "attention_mask", "start_positions", "end_positions") if k in f})
-            shared = shared_loss(out.start_logits, f["gold_starts"], f["context"]) + shared_loss(
-                out.end_logits, f["gold_ends"], f["context"]
+            with autocast(recipe, device):
+                out = model(**{k: f[k] for k in ("input_ids", "token_type_ids", "attention_mask", "start_positions", "end_positions") if k in f})
+            shared = shared_loss(out.start_logits.float(), f["gold_starts"], f["context"]) + shared_loss(
+                out.end_logits.float(), f["gold_ends"], f["context"]
             )
             loss = (shared / 2 + out.loss) / len(batch)
             loss.backward()
             total_loss += loss.item()
         return total_loss
 
-    losses = run_steps(model, recipe, total, step_loss, log_every)
+    losses = run_steps(model, recipe, total, step_loss, log_every, resume=resume)
     step = total
     model.config.shared_normalisation = True  # the reader compares spans across windows by raw score
     info = {"stage": "shared normalisation on retrieved windows", "init": init, "top_k": top_k,

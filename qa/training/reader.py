@@ -19,7 +19,7 @@ from qa.datasets.squad import SquadExample
 from qa.reading.reader import clip_question
 from qa.training.data import load_training_examples
 from qa.training.labels import answer_tokens
-from qa.training.loop import Recipe, run_steps, start, training_device, write_training_record
+from qa.training.loop import Recipe, Resume, autocast, run_steps, start, training_device, write_training_record
 
 log = logging.getLogger(__name__)
 
@@ -116,23 +116,26 @@ def length_grouped_batches(features: list[dict], batch_size: int, rng: random.Ra
     return batches
 
 
-def train_reader(recipe: Recipe, out_dir: Path, init: str | None = None, save_every: int = 500, log_every: int = 20) -> Path:
-    """Train and write the reader to `out_dir` (fp16 safetensors, tokenizer, config, training.json)."""
+def train_reader(recipe: Recipe, out_dir: Path, init: str | None = None, save_every: int = 500, log_every: int = 20,
+                 hold_out: int = 0, resume: Resume | None = None) -> Path:
+    """Train and write the reader to `out_dir` (fp16 safetensors, tokenizer, config, training.json).
+    Every `save_every` steps the weights so far are written there too, to evaluate a long run midway."""
     rng = start(recipe)
     start_from = init or recipe.base
     tokenizer, model, device = qa_model(start_from)
-    examples = load_training_examples(recipe, rng)
+    examples = load_training_examples(recipe, rng, hold_out)
     pairs = training_pairs(examples, recipe.negative_ratio, rng)
     features = make_features(tokenizer, pairs, recipe, rng)
     n_neg = sum(1 for f in features if f["start_positions"] == 0)
     log.info("%d questions -> %d pairs -> %d windows (%d no-answer)", len(examples), len(pairs), len(features), n_neg)
 
     total = recipe.max_steps or max(1, int(math.ceil(len(features) / recipe.batch_size) * recipe.epochs))
-    batches = _epochs(features, recipe.batch_size, rng)
+    batch_at = epoch_batches(features, recipe.batch_size, recipe.seed)
 
     def step_loss(step: int) -> float:
-        batch = tokenizer.pad([features[i] for i in next(batches)], return_tensors="pt").to(device)
-        loss = model(**batch).loss
+        batch = tokenizer.pad([features[i] for i in batch_at(step)], return_tensors="pt").to(device)
+        with autocast(recipe, device):
+            loss = model(**batch).loss
         loss.backward()
         return loss.item()
 
@@ -140,14 +143,16 @@ def train_reader(recipe: Recipe, out_dir: Path, init: str | None = None, save_ev
         if step % save_every == 0 and step < total:
             save_reader(model, tokenizer, out_dir, recipe, {"step": step, "total_steps": total, "history": losses.history})
 
-    losses = run_steps(model, recipe, total, step_loss, log_every, checkpoint)
+    losses = run_steps(model, recipe, total, step_loss, log_every, checkpoint, resume)
     info = {
         "step": total,
         "total_steps": total,
         "examples_per_epoch": len(features),
         "questions": len(examples),
         "windows_no_answer": n_neg,
+        "hold_out": hold_out,
         "minutes": round(losses.seconds() / 60, 1),
+        "windows_per_second": round(total * recipe.batch_size / losses.seconds(), 2),
         "history": losses.history,
         "init": start_from,
     }
@@ -155,10 +160,20 @@ def train_reader(recipe: Recipe, out_dir: Path, init: str | None = None, save_ev
     return out_dir
 
 
-def _epochs(features: list[dict], batch_size: int, rng: random.Random):
-    """Batches without end, reshuffled every epoch."""
-    while True:
-        yield from length_grouped_batches(features, batch_size, rng)
+def epoch_batches(features: list[dict], batch_size: int, seed: int):
+    """step -> the indices of its batch, reshuffled every epoch. A function of the step alone, so a
+    resumed run reads exactly the batches the uncut run would have read."""
+    per_epoch = max(1, math.ceil(len(features) / batch_size))
+    shuffled: dict[int, list[list[int]]] = {}
+
+    def batch_at(step: int) -> list[int]:
+        epoch, i = divmod(step - 1, per_epoch)
+        if epoch not in shuffled:
+            shuffled.clear()
+            shuffled[epoch] = length_grouped_batches(features, batch_size, random.Random(seed * 1000 + epoch))
+        return shuffled[epoch][i]
+
+    return batch_at
 
 
 def qa_model(name: str):

@@ -4,6 +4,7 @@
 import json
 import random
 
+import pytest
 import torch
 from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering
 
@@ -108,3 +109,32 @@ def test_cli_options_become_the_recipe_of_every_training_command(monkeypatch, tm
     for recipe in (one, two, embedder):
         assert recipe.data == ["a.json", "b.json"] and recipe.mix == {"b": 0.4}
         assert (recipe.learning_rate, recipe.batch_size, recipe.seed) == (3e-5, 4, 7)
+
+
+def test_a_run_cut_off_resumes_from_its_saved_state_and_ends_where_the_uncut_run_ends(tmp_path):
+    """A run saving its whole state after every step is run to the end, then its state is wound back to
+    the last save (step 5 of 6, as if killed during step 6): the same command goes on from there and
+    its weights equal those of a run never cut off."""
+    from qa.training.loop import Resume
+    from safetensors.torch import load_file
+
+    _tiny_base(tmp_path / "base")
+    _write_squad(tmp_path / "train.json")
+    recipe = Recipe(base=str(tmp_path / "base"), data=[str(tmp_path / "train.json")], max_length=64, stride=16,
+                    negative_ratio=0.5, learning_rate=3e-3, warmup=0.2, batch_size=2, max_steps=6, seed=1)
+    uncut = train_reader(recipe, tmp_path / "uncut", log_every=1)
+    resume = Resume(tmp_path / "cut" / "state", minutes=0)
+    train_reader(recipe, tmp_path / "cut", log_every=1, resume=resume)
+    state = torch.load(resume.path, weights_only=False)
+    assert state["step"] == 5
+    resumed = train_reader(recipe, tmp_path / "cut", log_every=1, resume=resume)
+
+    expected, got = load_file(uncut / "model.safetensors"), load_file(resumed / "model.safetensors")
+    assert expected.keys() == got.keys()
+    assert all(torch.equal(expected[k], got[k]) for k in expected)
+    history = json.loads((resumed / "training.json").read_text())["history"]
+    assert [h["step"] for h in history] == [1, 2, 3, 4, 5, 6]
+
+    changed = Recipe(**{**recipe.__dict__, "learning_rate": 1e-3})
+    with pytest.raises(ValueError, match="another recipe"):
+        train_reader(changed, tmp_path / "cut", resume=resume)
