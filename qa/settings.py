@@ -108,6 +108,11 @@ class Settings:
     # A rival answer carrying at least this share of the best answer's evidence is shown as a
     # disagreement between sources (qa.answering.attribution), not as a mere alternative.
     rival_share: float = 0.1
+    # Alternatives carrying less of the evidence than this are not shown (docs/tuning.md, "Answers shown").
+    min_alternative_share: float = 0.05
+    # What a span not of the kind its question asks for (a place for "when") keeps of its evidence
+    # (qa.answering.answer_types).
+    type_mismatch_weight: float = 0.05
 
     def __post_init__(self) -> None:
         # Callers pass strings as often as Paths; everything downstream expects Paths.

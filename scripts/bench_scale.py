@@ -40,6 +40,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import scale_corpus  # noqa: E402
 from bench_pipeline import QUESTIONS  # noqa: E402
+from qa.evaluation.runs import never_abstaining  # noqa: E402
 from qa.settings import load_settings, quiet_model_loading  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
@@ -97,7 +98,8 @@ def main() -> int:
     seed_latency = seed_chat_latency()
     print(f"seed chat question p50 / p95: {percentiles(seed_latency)}", flush=True)
     folder = args.work / "collection"
-    settings = load_settings(index_dir=folder, seeds_dir="")
+    # F1 is scored on the best answer, as for SQuAD v1.1 everywhere: no abstention
+    settings = never_abstaining(load_settings(index_dir=folder, seeds_dir=""))
     pipeline = Pipeline.load(settings)
     store = pipeline.store
     records = list(scale_corpus.articles(args.work / "text", max(args.sizes)))

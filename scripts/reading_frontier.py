@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # runnable from
 from qa.answering.pipeline import Pipeline  # noqa: E402
 from qa.datasets.squad import load_squad, squad_articles, tuning_sample  # noqa: E402
 from qa.embedding.embedder import Embedder  # noqa: E402
+from qa.evaluation.runs import never_abstaining  # noqa: E402
 from qa.evaluation.scoring import score_prediction  # noqa: E402
 from qa.reading.reader import ExtractiveReader  # noqa: E402
 from qa.retrieval.retrievers import make_retriever  # noqa: E402
@@ -71,8 +72,8 @@ def main() -> None:
         values = config.split(",")
         top_k, neighbours, alone = int(values[0]), int(values[1]), float(values[2])
         max_length = int(values[3]) if len(values) > 3 else settings.reader_max_length
-        read_with = settings.replace(top_k=top_k, read_neighbours=neighbours, read_alone_weight=alone,
-                                     reader_max_length=max_length)
+        read_with = never_abstaining(settings).replace(top_k=top_k, read_neighbours=neighbours, read_alone_weight=alone,
+                                                       reader_max_length=max_length)
         if max_length not in readers:
             readers[max_length] = ExtractiveReader(settings.reader, read_with)
             readers[max_length].network = CountingNetwork(readers[max_length].network)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Sequence
 
+from qa.answering.answer_types import fits
 from qa.answering.attribution import attribution
 from qa.ingest.chunking import sentence_at
 from qa.reading.evidence import support
@@ -33,13 +34,15 @@ def answers_from_reading(
     temperature: float,
     question: str = "",
     overlap_weight: float = 0.0,
+    mismatch_weight: float = 1.0,
 ) -> list[Answer]:
     """Reader spans (read in each view's windows) -> cited answers in article offsets, best first.
 
-    A span's evidence is view weight x P(window | question) x P(span | window) x support(sentence), and
+    A span's evidence is view weight x P(window | question) x P(span | window) x support(sentence), times
+    `mismatch_weight` when the span is not of the kind the question asks for (a place for "when"), and
     an answer's score sums the evidence of every span that gives it: the same answer read in several
     windows, or in several views, adds up. With one window and no overlap weight it is the reader's own
-    probability."""
+    probability. Each answer cites a passage once: a passage that gives it again adds evidence only."""
     answers: list[Answer] = []
     keys: list[str] = []  # each answer's normalised text
     places: list[list[tuple[str, int, int]]] = []  # article spans each answer was read at
@@ -51,6 +54,8 @@ def answers_from_reading(
         start, end = window.passage.to_article(span.start, span.end)
         sentence = sentence_at(article.text, start, end)
         score = float(weights[span.passage_index]) * span.score * support(question, sentence, overlap_weight)
+        if not fits(question, span.text):
+            score *= mismatch_weight
         key = normalize_answer(span.text) or span.text
         # Same answer: the same words anywhere (or all of one's words within the other's: "Trump" in one
         # article, "U.S. President Donald Trump" in another), or a span overlapping one already read
@@ -66,15 +71,20 @@ def answers_from_reading(
         if k is None:
             citation = _citation(article, window.cite(start, end), start, end)
             source = attribution(sentence)
+            if _same_words(key, normalize_answer(source)):
+                source = ""  # "Jonathan Hoffman — according to Pentagon spokesman Jonathan Hoffman"
             answers.append(Answer(article.text[start:end], score, citation, reader_score=span.score, attribution=source))
             keys.append(key)
             places.append([(article.id, start, end)])
             continue
-        if any(aid == article.id and s < end and start < e for aid, s, e in places[k]):
+        citation = _citation(article, window.cite(start, end), start, end)
+        cited = {(c.article_id, c.passage_index) for c in (answers[k].citation, *answers[k].also_in)}
+        if any(aid == article.id and s < end and start < e for aid, s, e in places[k]) or (
+            (citation.article_id, citation.passage_index) in cited
+        ):
             # more evidence, one source
             answers[k] = replace(answers[k], score=answers[k].score + score, reader_score=max(answers[k].reader_score, span.score))
         else:
-            citation = _citation(article, window.cite(start, end), start, end)
             answers[k] = replace(
                 answers[k],
                 score=answers[k].score + score,

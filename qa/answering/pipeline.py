@@ -58,16 +58,21 @@ class Pipeline:
         max_answers = max_answers or self.settings.max_answers
         views = self.read(question, hits, max_answers)
         scores, temperature = [h.score for h in hits], self.settings.retrieval_temperature()
+        settings = self.settings
         answers = answers_from_reading(
-            views, self.store, max_answers, scores, temperature, question, self.settings.sentence_overlap_weight
+            views, self.store, max_answers, scores, temperature, question, settings.sentence_overlap_weight,
+            settings.type_mismatch_weight,
         )
-        if self.settings.read_neighbours > 0:
+        if settings.read_neighbours > 0:
             answers = self._read_alone(question, answers, views)
         # Abstain on the reader's own probability (calibrated on SQuAD v2 with the gold paragraph): how
         # peaked the passage weights are says which passage to trust, not whether any answers.
-        abstained = not answers or answers[0].reader_score < self.settings.min_answer_score
-        disagreement = [] if abstained else disagreeing(answers, question, self.settings.rival_share)
-        return Response(question, answers, abstained, hits, disagreement=disagreement)
+        if not answers or answers[0].reader_score < settings.min_answer_score:
+            return Response(question, [], True, hits)  # the closest passages, no answer scored
+        disagreement = disagreeing(answers, question, settings.rival_share)
+        # An alternative worth a line carries real evidence; a rival source's claim is shown however small.
+        shown = [answers[0], *(a for a in answers[1:] if a.share >= settings.min_alternative_share or a in disagreement)]
+        return Response(question, shown, False, hits, disagreement=disagreement)
 
     def read(self, question: str, hits: list[RetrievedPassage], max_answers: int | None = None) -> list[View]:
         """What `answer` scores: the retrieved passages read with their neighbours and, when

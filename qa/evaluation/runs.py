@@ -163,16 +163,17 @@ def evaluate_squad_open(file: Path, settings: Settings, limit: int | None) -> Op
         hits = retrievers[kind].run_many(questions, depth)
         recall[kind] = recall_table([gold_rank(h, g) for h, g in zip(hits, golds)])
 
-    pipeline = Pipeline(settings, embedder, store, ExtractiveReader(settings.reader, settings), retrievers[settings.retriever])
     # As in reader mode: a file with no unanswerable question is scored on the best answer, always.
     may_abstain = any(not ex.answerable for ex in examples)
+    answering = settings if may_abstain else never_abstaining(settings)
+    pipeline = Pipeline(answering, embedder, store, ExtractiveReader(settings.reader, settings), retrievers[settings.retriever])
     outcomes = []
     for ex, gold in zip(tqdm(examples, desc=f"answering ({settings.retriever})", unit="q"), golds):
         started = time.perf_counter()
         hits = pipeline.retrieve(ex.question, max(depth, settings.top_k))
         response = pipeline.answer(ex.question, hits[: settings.top_k])
         latency = 1000 * (time.perf_counter() - started)
-        outcomes.append(_response_outcome(ex.id, response, gold, gold_rank(hits, gold), latency, may_abstain))
+        outcomes.append(_response_outcome(ex.id, response, gold, gold_rank(hits, gold), latency))
 
     report = {
         "file": str(file),
@@ -193,11 +194,14 @@ def evaluate_squad_open(file: Path, settings: Settings, limit: int | None) -> Op
     return OpenRun(report, outcomes, recall)
 
 
-def _response_outcome(
-    id: str, response: Response, golds: Sequence[str], rank: int | None, latency: float, may_abstain: bool = True
-) -> Outcome:
-    best = response.answers[0] if response.answers else None
-    prediction = "" if best is None or (response.abstained and may_abstain) else best.text
+def never_abstaining(settings: Settings) -> Settings:
+    """Settings whose pipeline always gives its best answer: for files scored without abstention."""
+    return settings.replace(min_answer_score=0.0)
+
+
+def _response_outcome(id: str, response: Response, golds: Sequence[str], rank: int | None, latency: float) -> Outcome:
+    best = None if response.abstained or not response.answers else response.answers[0]
+    prediction = "" if best is None else best.text
     return outcome(id, response.question, golds, prediction, best.score if best else 0.0, gold_rank=rank, latency_ms=latency)
 
 

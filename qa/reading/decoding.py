@@ -92,3 +92,58 @@ def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
     while end < len(text) and _inside_word(text[end]) and _inside_word(text[end - 1]):
         end += 1
     return start, end
+
+
+PAIRS = {"(": ")", "[": "]", "{": "}", "“": "”", "‘": "’"}
+CLOSERS = {close: open_ for open_, close in PAIRS.items()}
+# How far a span may grow to take in the closing mark of a bracket or quote it opened.
+REACH = 40
+
+
+def balanced(text: str, start: int, end: int) -> tuple[int, int]:
+    """Character span [start, end) of `text` with no bracket or quote left open or closed alone.
+
+    A reader may stop after "(2230 GMT on Tuesday" or run from inside a quotation past its end
+    ("All is well!” Trump, who visited ..."); a span shown with half a bracket or quote reads as
+    broken. An opener inside the span is closed by growing the span to its closing mark when that is
+    near, else the span ends before the opener; a closer whose opener lies before the span cuts the
+    span there. Straight double quotes count as a pair when they are an even number."""
+    for _ in range(4):  # each pass settles one mark; a span holds few
+        new = _settle(text, start, end)
+        if new == (start, end):
+            break
+        start, end = new
+    while end > start and text[end - 1] in " \t\n,;:":
+        end -= 1
+    return start, end
+
+
+def _settle(text: str, start: int, end: int) -> tuple[int, int]:
+    stack: list[int] = []
+    for i in range(start, end):
+        c = text[i]
+        if c in PAIRS:
+            stack.append(i)
+        elif c in CLOSERS:
+            if stack and text[stack[-1]] == CLOSERS[c]:
+                stack.pop()
+            elif c == "’" and i + 1 < len(text) and text[i + 1].isalpha():
+                continue  # an apostrophe ("Iran’s"), not a closing quote
+            elif i > start:
+                return start, i  # closes something opened before the span: end where it closes
+            else:
+                return start + 1, end
+    if stack:
+        opener = stack[0]
+        closing = text.find(PAIRS[text[opener]], end, end + REACH)
+        if closing >= 0 and text.count(text[opener], end, closing) == 0:
+            return start, closing + 1
+        return (start, opener) if opener > start else (start + 1, end)
+    quotes = [i for i in range(start, end) if text[i] == '"']
+    if len(quotes) % 2:
+        q = quotes[-1]
+        closing = text.find('"', end, end + REACH)
+        if q == quotes[0] and closing >= 0 and text.count('"', 0, start) % 2 == 0:
+            return start, closing + 1
+        return (start, q) if q > start else (start + 1, end)
+    return start, end

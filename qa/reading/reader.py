@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from qa.reading.decoding import allowed_positions, best_spans, length_batches, log_norm, shared_factors, whole_words
+from qa.reading.decoding import allowed_positions, balanced, best_spans, length_batches, log_norm, shared_factors, whole_words
 from qa.runtime.base import QUESTION_ANSWERING, pad_batch
 from qa.runtime.loading import load_network
 from qa.settings import Settings, load_settings
@@ -113,7 +113,9 @@ class ExtractiveReader:
             allowed = allowed_positions(mask)
             log_norms[item].append((log_norm(start_logits[w], allowed), log_norm(end_logits[w], allowed)))
             for s, e, p in spans[: top_k * 2]:
-                a, b = whole_words(context, offsets[s][0], offsets[e][1])
+                a, b = balanced(context, *whole_words(context, offsets[s][0], offsets[e][1]))
+                if a >= b:
+                    continue
                 found[item].append((Span(context[a:b], p, passage_index, a, b, p), len(log_norms[item]) - 1))
         readings = []
         for i, item_spans in enumerate(found):

@@ -92,3 +92,31 @@ def test_an_answer_named_more_fully_elsewhere_is_the_same_answer():
     assert _same_words("trump", "us president donald trump")
     assert _same_words("22 missiles", "22")
     assert not _same_words("22", "15") and not _same_words("", "15")
+
+
+def test_a_passage_is_cited_once_per_answer_and_a_source_is_not_the_answer_repeated(seed_pipeline):
+    """Two windows holding the same passage give one citation, not two expanders of one passage; an
+    answer that names its own source ("Jonathan Hoffman", said by Pentagon spokesman Jonathan Hoffman)
+    is shown without the attribution."""
+    index = seed_pipeline.store
+    hits = _hits_with(index, "Pentagon spokesman Jonathan Hoffman", "Iraq said 22 missiles")
+    alone = reading_windows(hits, index.article_passages, neighbours=0)
+    wide = reading_windows(hits, index.article_passages, neighbours=1)
+    views = [View(alone, Reading([_span(alone, 0, "Jonathan Hoffman", 0.6)], 0.1)),
+             View(wide, Reading([_span(wide, 0, "Jonathan Hoffman", 0.3)], 0.1))]
+    (answer,) = answers_from_reading(views, index, 5, [h.score for h in hits], temperature=1.0)
+    assert answer.also_in == ()
+    assert answer.attribution == ""
+
+
+def test_spans_not_of_the_kind_asked_for_keep_little_evidence(seed_pipeline):
+    index = seed_pipeline.store
+    hits = _hits_with(index, "Pentagon spokesman Jonathan Hoffman", "1:30 a.m.")
+    windows = reading_windows(hits, index.article_passages, neighbours=0)
+    spans = [_span(windows, 0, "al-Asad air base", 0.8), _span(windows, 1, "1:30 a.m. Iraq time", 0.2)]
+    view = View(windows, Reading(spans, 0.1))
+    scores = [h.score for h in hits]
+    asked = answers_from_reading([view], index, 5, scores, 1.0, "When were the bases targeted?", mismatch_weight=0.05)
+    assert [a.text for a in asked] == ["1:30 a.m. Iraq time", "al-Asad air base"]
+    untyped = answers_from_reading([view], index, 5, scores, 1.0, "What was targeted?", mismatch_weight=0.05)
+    assert [a.text for a in untyped] == ["al-Asad air base", "1:30 a.m. Iraq time"]

@@ -150,3 +150,19 @@ def test_a_question_reads_what_another_process_committed_since_the_last_one(sett
     response = pipeline.ask("When did it snow in Cairo for the first time in decades?")
     assert chat.generation() == other.generation()
     assert response.answers[0].citation.article_id == "cairo"
+
+
+def test_an_abstention_carries_the_closest_passages_and_no_scored_answer(seed_pipeline):
+    response = seed_pipeline.ask("Who won the football World Cup in 1998?")
+    assert response.abstained
+    assert response.answers == [] and response.disagreement == []
+    assert response.passages
+
+
+@pytest.mark.parametrize("question", ["When were the bases targeted?", "How many missiles did Iraq say were fired?",
+                                      "Who is the Pentagon spokesman?"])
+def test_alternatives_shown_carry_real_evidence(seed_pipeline, question):
+    response = seed_pipeline.ask(question)
+    least = seed_pipeline.settings.min_alternative_share
+    assert all(a.share >= least or a in response.disagreement for a in response.answers[1:])
+    assert all(a.share > 0 for a in response.answers)

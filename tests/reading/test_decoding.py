@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from qa.reading.decoding import best_spans, length_batches, whole_words
+from qa.reading.decoding import balanced, best_spans, length_batches, whole_words
 
 # [CLS] q q [SEP] c c c c c c [SEP] pad
 CONTEXT = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0], dtype=bool)
@@ -70,3 +70,27 @@ def test_length_batches_group_similar_lengths_and_read_every_sequence_once():
     # No short passage is padded to a long window's length, and like lengths share a batch.
     assert all(max(lengths[i] for i in b) <= 1.25 * min(lengths[i] for i in b) for b in batches)
     assert [sorted(lengths[i] for i in b) for b in batches] == [[168, 170, 171], [172], [300], [384, 384, 384]]
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "shown"),
+    [
+        # the CLI's broken answer: a bracket opened and never closed
+        ("targeted at about 1:30 a.m. Iraq time (2230 GMT on Tuesday).", "1:30 a.m. Iraq time (2230 GMT on Tuesday",
+         "1:30 a.m. Iraq time (2230 GMT on Tuesday)"),
+        # the chat's broken alternative: from inside a quotation past its end
+        ("“All is well!” Trump, who visited one of the targeted sites", "All is well!” Trump, who visited", "All is well!"),
+        ("he called it a “slap on the face” of the United States", "a “slap on the face", "a “slap on the face”"),
+        ("he called it a “slap on the face” of the United States", "a “slap on the face” of the United States",
+         "a “slap on the face” of the United States"),
+        ("Iran’s Supreme Leader said", "Iran’s Supreme Leader", "Iran’s Supreme Leader"),
+        ('He said "no comment" twice', 'said "no comment', 'said "no comment"'),
+        ("Article 51 of the UN Charter) says", "Article 51 of the UN Charter)", "Article 51 of the UN Charter"),
+        # the closing mark too far away: end before the opener instead
+        ("a base (" + "x" * 60 + ")", "a base (xx", "a base"),
+    ],
+)
+def test_spans_never_leave_a_bracket_or_quote_open_or_closed_alone(text, span, shown):
+    start = text.index(span)
+    a, b = balanced(text, start, start + len(span))
+    assert text[a:b] == shown
