@@ -59,6 +59,8 @@ def main() -> None:
         help="tune hybrid's dense weight for recall@1 (no reader)",
     )
     parser.add_argument("--dense-weights", type=float, nargs="*", default=list(DENSE_WEIGHTS))
+    parser.add_argument("--mismatch-weights", type=float, nargs="*", default=[load_settings().type_mismatch_weight],
+                        help="evidence kept by a span not of the kind its question asks for (grid; 1.0: no answer types)")
     args = parser.parse_args()
     quiet_model_loading()
 
@@ -72,8 +74,8 @@ def main() -> None:
         return
     reader = ExtractiveReader(settings.reader, settings)
     print(f"{len(sample)} questions from {args.file}; corpus {index.passage_count()} passages")
-    print("| retriever | top_k | neighbours | temperature | overlap weight | alone weight | F1 | EM |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| retriever | top_k | neighbours | temperature | overlap weight | alone weight | mismatch weight | F1 | EM |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for kind in args.retrievers:
         retriever = make_retriever(index, embedder, settings, kind)
         best = None
@@ -87,19 +89,20 @@ def main() -> None:
                     hits = pipeline.retrieve(ex.question, k)
                     runs.append((ex, [h.score for h in hits], pipeline.read(ex.question, hits)))
                 alone_weights = args.alone_weights if neighbours > 0 else [0.0]
-                for t, beta, alone in ((t, b, a) for t in GRID[kind] for b in args.overlap_weights for a in alone_weights):
+                grid = ((t, b, a, m) for t in GRID[kind] for b in args.overlap_weights for a in alone_weights for m in args.mismatch_weights)
+                for t, beta, alone, mismatch in grid:
                     em = f1 = 0.0
                     for ex, scores, views in runs:
                         views = views[:1] + [dataclasses.replace(v, weight=alone) for v in views[1:] if alone > 0]
-                        answers = answers_from_reading(views, index, 1, scores, t, ex.question, beta)
+                        answers = answers_from_reading(views, index, 1, scores, t, ex.question, beta, mismatch)
                         e, f = score_prediction(answers[0].text if answers else "", [a.text for a in ex.answers])
                         em, f1 = em + e, f1 + f
-                    row = (100 * f1 / len(runs), 100 * em / len(runs), k, neighbours, t, beta, alone)
+                    row = (100 * f1 / len(runs), 100 * em / len(runs), k, neighbours, t, beta, alone, mismatch)
                     best = max(best or row, row)
-                    print(f"| {kind} | {k} | {neighbours} | {t} | {beta} | {alone} | {row[0]:.2f} | {row[1]:.2f} |", flush=True)
+                    print(f"| {kind} | {k} | {neighbours} | {t} | {beta} | {alone} | {mismatch} | {row[0]:.2f} | {row[1]:.2f} |", flush=True)
         print(
             f"best for {kind}: top_k {best[2]}, neighbours {best[3]}, temperature {best[4]}, "
-            f"overlap weight {best[5]}, alone weight {best[6]} (F1 {best[0]:.2f})",
+            f"overlap weight {best[5]}, alone weight {best[6]}, mismatch weight {best[7]} (F1 {best[0]:.2f})",
             flush=True,
         )
 

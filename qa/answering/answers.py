@@ -8,7 +8,7 @@ from typing import Sequence
 from qa.answering.answer_types import fits
 from qa.answering.attribution import attribution
 from qa.ingest.chunking import sentence_at
-from qa.reading.evidence import support
+from qa.reading.evidence import WORD, content_stems, support
 from qa.reading.reader import Reading
 from qa.reading.windows import Window, window_weights
 from qa.schema import Answer, Article, Citation, Passage
@@ -52,6 +52,7 @@ def answers_from_reading(
         window = view.windows[span.passage_index]
         article = store.article(window.passage.article_id)
         start, end = window.passage.to_article(span.start, span.end)
+        start = past_restatement(question, article.text, start, end)
         sentence = sentence_at(article.text, start, end)
         score = float(weights[span.passage_index]) * span.score * support(question, sentence, overlap_weight)
         if not fits(question, span.text):
@@ -105,3 +106,19 @@ def _citation(article: Article, passage: Passage, start: int, end: int) -> Citat
 def _same_words(a: str, b: str) -> bool:
     wa, wb = set(a.split()), set(b.split())
     return a == b or (bool(wa) and bool(wb) and (wa <= wb or wb <= wa))
+
+
+def past_restatement(question: str, text: str, start: int, end: int) -> int:
+    """Where the answer in text[start:end] begins once a restatement of the question is cut from its
+    front: "House Speaker Nancy Pelosi was handed a note about the attack during a meeting ..." for
+    "Where was Nancy Pelosi handed a note about the attack?" begins at "during". Only a span that
+    repeats at least three of the question's content words, half of them or more, and goes on after
+    the last one is cut: a short answer sharing a word with its question ("al-Asad air base" for
+    "Which bases ...?") is left whole."""
+    wanted = content_stems(question)
+    words = list(WORD.finditer(text, start, end))
+    covered = [i for i, w in enumerate(words) if content_stems(w.group()) & wanted]
+    seen = set().union(*(content_stems(words[i].group()) for i in covered)) & wanted if covered else set()
+    if len(seen) < 3 or 2 * len(seen) < len(wanted) or not covered or covered[-1] >= len(words) - 1:
+        return start
+    return words[covered[-1] + 1].start()

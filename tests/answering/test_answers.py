@@ -120,3 +120,20 @@ def test_spans_not_of_the_kind_asked_for_keep_little_evidence(seed_pipeline):
     assert [a.text for a in asked] == ["1:30 a.m. Iraq time", "al-Asad air base"]
     untyped = answers_from_reading([view], index, 5, scores, 1.0, "What was targeted?", mismatch_weight=0.05)
     assert [a.text for a in untyped] == ["al-Asad air base", "1:30 a.m. Iraq time"]
+
+
+def test_an_answer_does_not_begin_by_restating_its_question():
+    from qa.answering.answers import past_restatement
+
+    text = ("House Speaker Nancy Pelosi was handed a note about the attack during a meeting of Democratic "
+            "lawmakers in the House of Representatives.")
+    question = "Where was Nancy Pelosi handed a note about the attack?"
+    end = len(text) - 1
+    assert text[past_restatement(question, text, 0, end):end] == (
+        "during a meeting of Democratic lawmakers in the House of Representatives")
+    # sharing a word or two with the question is no restatement
+    base = "Pentagon spokesman Jonathan Hoffman said the bases targeted were al-Asad air base and another facility"
+    start = base.index("al-Asad")
+    assert past_restatement("Which bases were targeted?", base, start, len(base)) == start
+    # nor is a span that ends on the question's words
+    assert past_restatement(question, text, 0, text.index(" during")) == 0
