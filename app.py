@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import streamlit as st
 
 from qa.answering.conversation import Turn
+from qa.answering.examples import example_questions
 from qa.answering.pipeline import EmptyQuestion, Pipeline
-from qa.display import collapse, escape, evidence_label, highlight, passage_name, text_block
+from qa.display import article_view, collapse, escape, evidence_label, highlight, passage_name, text_block
+from qa.ingest.chunking import body_lines
 from qa.schema import Answer, Citation, Response
 from qa.settings import load_settings, quiet_model_loading
 from qa.ingest.sources import Source
@@ -20,10 +23,39 @@ st.set_page_config(page_title="article-qa", page_icon="📰", layout="centered")
 st.title("Ask the articles")
 
 
-@st.cache_resource(show_spinner="Loading models and indexing articles…")
-def load_pipeline() -> Pipeline:
-    quiet_model_loading()
-    return Pipeline.load(load_settings())
+@st.cache_resource(show_spinner=False)
+def shared() -> dict:
+    """What every session shares: the pipeline, once loaded, and the lock its loading holds. Not the
+    pipeline itself cached: a cached function's elements (the progress bar) would be replayed."""
+    return {"lock": threading.Lock()}
+
+
+def loaded_pipeline() -> Pipeline:
+    """The pipeline, with a progress bar naming each step while the first visitor waits for the models
+    (a page that stays blank for seconds looks broken)."""
+    holder = shared()
+    with holder["lock"]:
+        if "pipeline" not in holder:
+            box = st.empty()
+            bar = box.progress(0.0, text="Starting…")
+            done = iter(range(1, LOAD_STEPS + 1))
+
+            def step(what: str) -> None:
+                bar.progress(next(done, LOAD_STEPS) / (LOAD_STEPS + 1), text=f"{what}…")
+
+            quiet_model_loading()
+            holder["pipeline"] = Pipeline.load(load_settings(), step=step)
+            box.empty()
+    return holder["pipeline"]
+
+
+LOAD_STEPS = 3  # Pipeline.load's steps
+
+
+@st.cache_data(show_spinner="Finding example questions…", max_entries=4)
+def welcome_examples(_pipeline: Pipeline, location: str, generation: int) -> list[str]:
+    """Example questions the collection answers; asked again only when the collection has changed."""
+    return example_questions(_pipeline)
 
 
 @st.cache_resource(show_spinner=False)
@@ -54,7 +86,22 @@ def show_citation(pipeline: Pipeline, citation: Citation, key: str) -> None:
         if citation.end > len(article.text):
             return
         if st.toggle("Show the whole article", key=key):
-            html(highlight(article.text, citation.start, citation.end))
+            show_article(article, citation)
+
+
+ARTICLE_STYLE = (
+    "<style>body{font-family:'Source Sans Pro',sans-serif;font-size:15px;line-height:1.55;color:#31333f;margin:0 4px}"
+    "mark{background:#ffe08a;padding:0 2px}</style>"
+)
+# Scripts in st.markdown do not run; an iframe runs its own, so the article opens at the answer. Every
+# character of the article is an entity (qa.display.escape): nothing in it can run.
+SCROLL_TO_ANSWER = "<script>document.getElementById('answer')?.scrollIntoView({block: 'center'});</script>"
+
+
+def show_article(article, citation: Citation) -> None:
+    """The cleaned article (as it was indexed: no doubled captions), scrolled to the answer."""
+    lines = [[(w.text, w.start) for w in line] for line in body_lines(article)]
+    st.iframe(ARTICLE_STYLE + article_view(lines, citation.start, citation.end) + SCROLL_TO_ANSWER, height=360)
 
 
 def answer_line(answer: Answer, strong: bool) -> str:
@@ -93,6 +140,26 @@ def show_response(pipeline: Pipeline, response: Response, message_no: int) -> No
             show_abstention(response)
         else:
             show_answer(pipeline, response, message_no)
+
+
+def show_welcome(pipeline: Pipeline) -> None:
+    """What the collection holds and what to ask it, before the first question."""
+    store = pipeline.store
+    newest = [store.article(article_id).title for article_id in reversed(store.article_ids()[-WELCOME_TITLES:])]
+    examples = welcome_examples(pipeline, store.location, store.generation())
+    with st.chat_message("assistant"):
+        count = store.article_count()
+        st.markdown(f"I answer questions from **{count:,} article{'s' if count != 1 else ''}**, quoting the "
+                    "passage each answer comes from so you can check it.")
+        if newest:
+            html("Newest: " + "; ".join(f"<i>{escape(collapse(t))}</i>" for t in newest))
+        if examples:
+            st.markdown("Try asking:")
+            for number, example in enumerate(examples):
+                st.button(example, key=f"example-{number}", on_click=st.session_state.__setitem__, args=("asked", example))
+
+
+WELCOME_TITLES = 3
 
 
 def show_question(question: str) -> None:
@@ -150,21 +217,37 @@ def manage_articles(pipeline: Pipeline) -> None:
             # Strict: a handful of uploads goes in whole or not at all, and the refusal says why.
             sources = [Source.upload(f.name, f.getvalue()) for f in uploads]
             report = add_articles(pipeline.settings, sources, pipeline.store, upload_embedder(), strict=True)
-        if report.changed:
-            st.session_state["upload_round"] = round_no + 1
-            after_change(report)
-        show_report(report.messages())
-    titles = {e.id: e.title for e in pipeline.store.entries(limit=TITLES_SHOWN)}
+        # Added or refused, the uploader starts empty: a refused file left in it looks accepted.
+        st.session_state["upload_round"] = round_no + 1
+        after_change(report)
+    seeds = seed_files(pipeline)
+    titles = {e.id: e.title for e in pipeline.store.entries(limit=TITLES_SHOWN) if e.origin not in seeds}
     choice = st.selectbox(
         "Remove an article", list(titles), index=None, placeholder="Choose an article",
         format_func=lambda article_id: collapse(titles.get(article_id, article_id)),
+        help="The seed articles the chat starts with cannot be removed here.",
     )
-    if st.button("Remove", disabled=choice is None):
+    if choice is not None:
+        st.caption(escape(collapse(titles[choice])))  # the whole title: the box cuts long ones
+    if st.session_state.get("removing") != choice:
+        st.session_state.pop("removing", None)
+    if "removing" not in st.session_state:
+        st.button("Remove", disabled=choice is None, on_click=st.session_state.__setitem__, args=("removing", choice))
+        return
+    st.warning("Remove this article from the collection for everyone using it?")
+    yes, no = st.columns(2)
+    no.button("Cancel", on_click=st.session_state.pop, args=("removing", None))
+    if yes.button("Yes, remove it", type="primary"):
+        del st.session_state["removing"]
         with st.spinner("Removing the article…"):
             report = remove_articles(pipeline.settings, [choice], pipeline.store)
-        if report.changed:
-            after_change(report)
-        show_report(report.messages())
+        after_change(report)
+
+
+def seed_files(pipeline: Pipeline) -> set[str]:
+    """File names of the seed articles (what their `origin` says): the chat does not remove those."""
+    folder = pipeline.settings.seeds_dir
+    return {p.name for p in folder.iterdir()} if str(folder) not in ("", ".") and folder.is_dir() else set()
 
 
 def conversation(messages: list[dict]) -> list[Turn]:
@@ -174,7 +257,7 @@ def conversation(messages: list[dict]) -> list[Turn]:
 
 def main() -> None:
     try:
-        pipeline = load_pipeline()
+        pipeline = loaded_pipeline()
     except Exception as err:  # a missing corpus folder or reader: say so instead of a traceback
         log.exception("could not load the pipeline")
         st.error(f"Could not load the pipeline: {err}")
@@ -182,13 +265,14 @@ def main() -> None:
     messages: list[dict] = st.session_state.setdefault("messages", [])
     top_k = sidebar(pipeline)
 
+    show_welcome(pipeline)  # the conversation's first message, kept above it
     for message_no, message in enumerate(messages):
         if message["role"] == "user":
             show_question(message["question"])
         else:
             show_response(pipeline, message["response"], message_no)
 
-    question = st.chat_input("Ask about the articles")
+    question = st.chat_input("Ask about the articles") or st.session_state.pop("asked", None)  # typed, or an example
     if question is None:
         return
     try:

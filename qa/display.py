@@ -50,3 +50,19 @@ def highlight(text: str, start: int, end: int) -> str:
     if not 0 <= start <= end <= len(text):
         raise ValueError(f"span [{start}, {end}) is outside a text of {len(text)} characters")
     return f"<div>{escape(text[:start])}<mark>{escape(text[start:end])}</mark>{escape(text[end:])}</div>"
+
+
+
+def article_view(lines: list[list[tuple[str, int]]], start: int, end: int) -> str:
+    """The cleaned article (its body lines as `chunking.body_lines` gives them: words with their article
+    offsets; the doubled photo caption and blank lines already gone) as HTML paragraphs, the article
+    characters [start, end) in `<mark>`, the first one with id "answer" for the page to scroll to."""
+    paragraphs = []
+    for words in lines:
+        parts = []
+        for text, at in words:
+            a, b = max(start - at, 0), min(end - at, len(text))
+            marked = f"{escape(text[:a])}<mark>{escape(text[a:b])}</mark>{escape(text[b:])}" if a < b else escape(text)
+            parts.append(marked)
+        paragraphs.append("<p>" + " ".join(parts).replace("</mark> <mark>", " ") + "</p>")
+    return "".join(paragraphs).replace("<mark>", '<mark id="answer">', 1)

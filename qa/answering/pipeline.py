@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import Callable, Sequence
 
 from qa.answering.answers import View, answers_from_reading
 from qa.answering.attribution import disagreeing
@@ -37,11 +37,18 @@ class Pipeline:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def load(cls, settings: Settings | None = None, show_progress: bool = False) -> "Pipeline":
+    def load(
+        cls, settings: Settings | None = None, show_progress: bool = False, step: Callable[[str], None] | None = None
+    ) -> "Pipeline":
+        """Models and collection. `step` hears what is being done next, for a page still loading to say."""
         settings = settings or load_settings()
+        step = step or (lambda _: None)
+        step("Loading the embedder")
         embedder = Embedder.from_settings(settings)
+        step("Opening the collection (a new one indexes the seed articles first)")
         store = open_collection(settings, embedder, show_progress)
         retriever = make_retriever(store, embedder, settings)
+        step("Loading the reader")
         return cls(settings, embedder, store, ExtractiveReader(settings.reader, settings), retriever)
 
     def _clean(self, question: str) -> str:
@@ -134,4 +141,4 @@ class Pipeline:
         with self._lock:
             hits = self.retrieve(asked.query, top_k)
         response = self.answer(asked.question, hits, max_answers)
-        return replace(response, question=question, interpreted=asked.question if asked.follow_up else "")
+        return replace(response, question=question, interpreted=asked.question if asked.rewritten(question) else "")

@@ -35,7 +35,8 @@ def shown(block) -> str:
 
 
 def assistant_messages(at) -> list:
-    return [m for m in at.chat_message if m.name == "assistant"]
+    """The answers, oldest first (the welcome, always the first assistant message, left out)."""
+    return [m for m in at.chat_message if m.name == "assistant"][1:]
 
 
 def best_answer(message) -> str:
@@ -99,16 +100,33 @@ def test_shipped_reader_answers_22(asked):
 
 
 @pytest.mark.slow
-def test_whole_article_toggle_highlights_the_answer_in_the_article(asked):
+def test_whole_article_toggle_shows_the_cleaned_article_scrolled_to_the_answer(asked):
     toggle = asked.toggle(key="article-1-0-0")
     assert toggle.value is False
     toggle.set_value(True).run()
-    message = assistant_messages(asked)[0]
-    article = [m.value for m in message.markdown if "<mark>" in m.value and "<br>" in m.value]
-    assert article, "the whole article (with its line breaks) is shown"
-    assert any(html.unescape(a).startswith("<div>" + title) for a in article for title in SEED_TITLES)
+    frames = [f.proto.srcdoc for f in asked.get("iframe")]
+    assert len(frames) == 1, "the whole article is shown in one frame"
+    article = frames[0]
+    assert html.unescape(re.search(r'<mark id="answer">(.*?)</mark>', article).group(1)) == "22"
+    assert "scrollIntoView" in article  # the frame opens at the answer
+    text = plain(article)
+    assert text.count("Curious crowd. Residents look at a crater") == 1  # the doubled photo caption, once
+    assert not any(title in text for title in SEED_TITLES)  # the title line is not body text
+    assert "<script" not in html.unescape(re.sub(r"<script>.*?</script>", "", article))
     toggle = asked.toggle(key="article-1-0-0")
     toggle.set_value(False).run()
+    assert not asked.get("iframe")
+
+
+@pytest.mark.slow
+def test_the_welcome_names_the_articles_and_offers_questions_they_answer(app):
+    welcome = [m for m in app.chat_message if m.name == "assistant"][0]
+    text = shown(welcome)
+    assert "2 articles" in text
+    assert all(title in text for title in SEED_TITLES)
+    examples = [b for b in app.button if b.key and b.key.startswith("example-")]
+    assert examples, "example questions are offered"
+    assert all(b.label.endswith("?") for b in examples)
 
 
 @pytest.mark.slow
@@ -134,7 +152,7 @@ def test_history_keeps_every_question(asked):
 def test_clear_conversation_empties_the_history(asked):
     asked.sidebar.button[0].click().run()
     assert not asked.exception
-    assert not asked.chat_message
+    assert [m.name for m in asked.chat_message] == ["assistant"]  # the welcome alone
     assert asked.session_state["messages"] == []
 
 

@@ -20,8 +20,8 @@ def app(tmp_path_factory):
     from streamlit.testing.v1 import AppTest
 
     index = tmp_path_factory.mktemp("app-index")
-    # load_pipeline takes no arguments, so a pipeline cached by another test module (other folders)
-    # would be served here: start and end with an empty cache.
+    # The pipeline is shared through st.cache_resource, so one loaded by another test module (other
+    # folders) would be served here: start and end with an empty cache.
     st.cache_resource.clear()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("QA_INDEX_DIR", str(index))
@@ -69,21 +69,24 @@ def test_upload_remove_and_refusal_in_the_sidebar(app):
     errors = [plain(e.value) for e in at.sidebar.error]
     assert any("empty.txt" in e and "empty" in e for e in errors) and any("nothing was added" in e for e in errors)
     assert "3 articles" in shown(at.sidebar) and "3 articles" in before
+    assert not at.sidebar.file_uploader[0].value  # the refused file is not left looking accepted
 
+    # The seed articles are not offered for removal; the rest are, one confirmation away.
+    seed_titles = {line.splitlines()[0] for line in (p.read_text(encoding="utf-8") for p in SEEDS.iterdir())}
+    offered = at.sidebar.selectbox[0].options
+    assert CAIRO_TITLE in offered and not seed_titles & set(offered)
     at.sidebar.selectbox[0].set_value("cairo").run()
     button(at, "Remove").click().run()
+    assert any("Remove this article" in w.value for w in at.sidebar.warning)
+    button(at, "Cancel").click().run()
+    assert "3 articles" in shown(at.sidebar) and not at.sidebar.warning
+    button(at, "Remove").click().run()
+    button(at, "Yes, remove it").click().run()
     assert not at.exception, at.exception
     assert "2 articles" in shown(at.sidebar) and CAIRO_TITLE not in shown(at.sidebar.expander[0])
     assert any("removed cairo" in plain(s.value) for s in at.sidebar.success)
     # The answer given before the removal is still on screen.
     assert CAIRO_TITLE in shown(assistant_messages(at)[-1])
-
-    # Removing a seed article takes it out of the collection, not out of seeds/.
-    seed_id = sorted(p.stem for p in SEEDS.iterdir())[0]
-    at.sidebar.selectbox[0].set_value(seed_id).run()
-    button(at, "Remove").click().run()
-    assert not at.exception, at.exception
-    assert "1 articles" in shown(at.sidebar)
     assert repository_state() == repository  # uploads and removals never touch the checkout
 
 
