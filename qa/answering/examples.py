@@ -13,6 +13,7 @@ import re
 from typing import Iterator
 
 from qa.store.base import PassageStore
+from qa.text import normalize_answer
 
 EXAMPLES = 3
 
@@ -52,11 +53,16 @@ def _questions(store: PassageStore, article_id: str) -> Iterator[str]:
 
 
 def example_questions(pipeline, count: int = EXAMPLES, tries: int = 2 * EXAMPLES) -> list[str]:
-    """Up to `count` candidate questions the pipeline answers (of the first `tries`)."""
+    """Up to `count` candidate questions the pipeline answers (of the first `tries`), each with an answer
+    of its own ("Who is the president?" and "Who is the US President?" both lead to Donald Trump)."""
     found: list[str] = []
+    answers: set[str] = set()
     for i, question in enumerate(candidate_questions(pipeline.store)):
         if len(found) == count or i == tries:
             break
-        if not pipeline.ask(question).abstained:
+        response = pipeline.ask(question)
+        answer = normalize_answer(response.answers[0].text) if response.answers else ""
+        if not response.abstained and answer not in answers:
             found.append(question)
+            answers.add(answer)
     return found

@@ -61,7 +61,8 @@ def server(tmp_path_factory):
     """The app served by Streamlit on a free port, with its own index folder (index/ is untouched)."""
     port = free_port()
     log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_INDEX_DIR": str(tmp_path_factory.mktemp("index"))}
+    # Edits on: the remove confirmation is tested too (off by default, a public chat hides them).
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_INDEX_DIR": str(tmp_path_factory.mktemp("index")), "QA_ALLOW_EDITS": "1"}
     command = [
         sys.executable, "-m", "streamlit", "run", "app.py",
         "--server.headless", "true", "--server.port", str(port), "--browser.gatherUsageStats", "false",
@@ -112,8 +113,9 @@ def test_question_in_the_browser_shows_answer_and_citation(server, page):
 
         user = page.get_by_test_id("stChatMessage").filter(has=page.get_by_test_id("stChatMessageAvatarUser"))
         expect(user.get_by_text(MISSILES)).to_be_visible(timeout=FIRST_ANSWER_TIMEOUT_MS)
-        assistant = page.get_by_test_id("stChatMessage").filter(has=page.get_by_test_id("stChatMessageAvatarAssistant"))
-        expect(assistant).to_have_count(1, timeout=FIRST_ANSWER_TIMEOUT_MS)
+        # the welcome, then the answer
+        assistant = page.get_by_test_id("stChatMessage").filter(has=page.get_by_test_id("stChatMessageAvatarAssistant")).nth(1)
+        expect(assistant).to_be_visible(timeout=FIRST_ANSWER_TIMEOUT_MS)
         # The best answer comes first, in bold ("<b>22</b> … (NN% of the evidence)"): the bold span holds
         # exactly the answer text. The rest of the line (attribution, share of the evidence) is left to change.
         best = assistant.locator("b").first
@@ -146,6 +148,113 @@ def test_question_in_the_browser_shows_answer_and_citation(server, page):
         except Exception:
             pass
         raise
+
+
+ANSWER_TIMEOUT_MS = 60_000
+SUPREME_LEADER, SLAP = "Who is Iran's Supreme Leader?", "What did he call the missile attack?"
+OUT_OF_CORPUS = "Who won the football World Cup in 1998?"
+
+
+def ask(page, question: str, answers_before: int):
+    """Type `question`; the new assistant message once it has appeared."""
+    from playwright.sync_api import expect
+
+    chat_input = page.get_by_test_id("stChatInputTextArea")
+    chat_input.fill(question)
+    chat_input.press("Enter")
+    reply = assistants(page).nth(answers_before + 1)  # +1: the welcome
+    expect(reply).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    return reply
+
+
+def assistants(page):
+    return page.get_by_test_id("stChatMessage").filter(has=page.get_by_test_id("stChatMessageAvatarAssistant"))
+
+
+def answers_worth_showing(page) -> None:
+    """What no screenshot may show: an answer at 0% of the evidence, a span with a bracket or quote
+    left open or closed alone, one passage cited twice for one answer."""
+    text = page.get_by_test_id("stMainBlockContainer").inner_text()
+    assert "(0% of the evidence)" not in text
+    for line in page.get_by_test_id("stMainBlockContainer").locator("b").all_inner_texts():
+        for opener, closer in ("()", "[]", "“”"):
+            assert line.count(opener) == line.count(closer), line
+        assert line.count('"') % 2 == 0, line
+    for message in assistants(page).all():
+        labels = message.get_by_test_id("stExpander").locator("summary").all_inner_texts()
+        cited = [label for label in labels if "passage" in label]
+        assert len(cited) == len(set(cited)) or "The closest passages" in message.inner_text(), cited
+
+
+def test_first_screen_follow_up_alternatives_and_abstention(server, page):
+    """A new visitor's session: the welcome with example questions (one is clicked), an answer with
+    alternatives, a follow-up read in context, an abstention, and removing an article asks first.
+    Screenshots of each are saved in test-artifacts/ for people to look at."""
+    from playwright.sync_api import expect
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    visitor = page.context.browser.new_page(viewport={"width": 1280, "height": 1400})
+    try:
+        visitor.goto(server)
+        welcome = assistants(visitor).first
+        expect(welcome).to_contain_text("I answer questions from 2 articles", timeout=FIRST_ANSWER_TIMEOUT_MS)
+        examples = welcome.get_by_test_id("stButton")
+        expect(examples.first).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+        assert all(label.strip().endswith("?") for label in examples.all_inner_texts())
+        visitor.screenshot(path=str(ARTIFACTS / "browser-welcome.png"), full_page=True)
+
+        example = examples.first.inner_text().strip()
+        examples.first.click()
+        first = assistants(visitor).nth(1)
+        expect(first.locator("b").first).to_be_visible(timeout=ANSWER_TIMEOUT_MS)  # answered, not declined
+        expect(visitor.get_by_test_id("stChatMessage").filter(has_text=example).first).to_be_visible()
+
+        alternatives = ask(visitor, "Which bases were targeted?", 1)
+        expect(alternatives).to_contain_text("Other possible answers:", timeout=ANSWER_TIMEOUT_MS)
+        expect(alternatives.locator("b").first).to_contain_text("al-Asad")
+        answers_worth_showing(visitor)
+        alternatives.scroll_into_view_if_needed()
+        visitor.screenshot(path=str(ARTIFACTS / "browser-alternatives.png"), full_page=True)
+
+        ask(visitor, SUPREME_LEADER, 2)
+        follow_up = ask(visitor, SLAP, 3)
+        expect(follow_up).to_contain_text("Read as: What did Ali Khamenei call the missile attack?", timeout=ANSWER_TIMEOUT_MS)
+        expect(follow_up.locator("b").first).to_contain_text("slap on the face")
+        answers_worth_showing(visitor)
+        visitor.screenshot(path=str(ARTIFACTS / "browser-follow-up.png"), full_page=True)
+
+        declined = ask(visitor, OUT_OF_CORPUS, 4)
+        expect(declined).to_contain_text("I couldn't find this in the articles.", timeout=ANSWER_TIMEOUT_MS)
+        expect(declined.locator("b")).to_have_count(0)  # no scored answer under an abstention
+        answers_worth_showing(visitor)
+        visitor.screenshot(path=str(ARTIFACTS / "browser-abstention.png"), full_page=True)
+
+        # Removing asks first; the seed articles are not offered at all.
+        sidebar = visitor.get_by_test_id("stSidebar")
+        note = REPO / "test-artifacts" / "browser-note.txt"
+        note.write_text("A note to remove\nThe harbour reopened on Monday after the storm.\n", encoding="utf-8")
+        sidebar.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(note))
+        sidebar.get_by_role("button", name="Add to the articles").click()
+        expect(sidebar).to_contain_text("3 articles", timeout=ANSWER_TIMEOUT_MS)
+        sidebar.get_by_role("combobox").click()
+        options = visitor.get_by_role("option")
+        expect(options).to_have_count(1)  # the note; not the two seeds
+        options.first.click()
+        sidebar.get_by_role("button", name="Remove", exact=True).click()
+        expect(sidebar).to_contain_text("Remove this article from the collection for everyone using it?")
+        sidebar.get_by_role("button", name="Cancel").click()
+        expect(sidebar).to_contain_text("3 articles")
+        sidebar.get_by_role("button", name="Remove", exact=True).click()
+        sidebar.get_by_role("button", name="Yes, remove it").click()
+        expect(sidebar).to_contain_text("2 articles", timeout=ANSWER_TIMEOUT_MS)
+    except BaseException:
+        try:
+            visitor.screenshot(path=str(ARTIFACTS / "browser-session-failed.png"), full_page=True)
+        except Exception:
+            pass
+        raise
+    finally:
+        visitor.close()
 
 
 def listening_addresses(port: int) -> set[str]:

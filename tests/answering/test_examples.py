@@ -1,0 +1,15 @@
+"""Example questions for the chat's welcome, made from the articles and checked against the pipeline."""
+
+from qa.answering.examples import candidate_questions, example_questions
+from qa.text import normalize_answer
+
+
+def test_examples_are_questions_the_seed_articles_answer_each_with_its_own_answer(seed_pipeline):
+    candidates = list(candidate_questions(seed_pipeline.store))
+    assert "How many missiles were fired?" in candidates  # "Iraq said 22 missiles were fired."
+    examples = example_questions(seed_pipeline)
+    assert len(examples) == 3 and all(q.endswith("?") for q in examples)
+    responses = [seed_pipeline.ask(q) for q in examples]
+    assert not any(r.abstained for r in responses)
+    answers = {normalize_answer(r.answers[0].text) for r in responses}
+    assert len(answers) == len(examples)
