@@ -109,7 +109,7 @@ class Settings:
     # disagreement between sources (qa.answering.attribution), not as a mere alternative.
     rival_share: float = 0.1
     # Alternatives carrying less of the evidence than this are not shown (docs/tuning.md, "Answers shown").
-    min_alternative_share: float = 0.05
+    min_alternative_share: float = 0.1
     # What a span not of the kind its question asks for (a place for "when") keeps of its evidence
     # (qa.answering.answer_types).
     type_mismatch_weight: float = 0.05

@@ -71,9 +71,7 @@ def answers_from_reading(
         )
         if k is None:
             citation = _citation(article, window.cite(start, end), start, end)
-            source = attribution(sentence)
-            if _same_words(key, normalize_answer(source)):
-                source = ""  # "Jonathan Hoffman — according to Pentagon spokesman Jonathan Hoffman"
+            source = source_of(sentence, key)
             answers.append(Answer(article.text[start:end], score, citation, reader_score=span.score, attribution=source))
             keys.append(key)
             places.append([(article.id, start, end)])
@@ -96,6 +94,13 @@ def answers_from_reading(
     total = sum(a.score for a in answers)
     answers = [replace(a, share=a.score / total if total > 0 else 0.0) for a in answers]
     return sorted(answers, key=lambda a: -a.score)[:limit]
+
+
+def source_of(sentence: str, answer_key: str) -> str:
+    """Who `sentence` says the answer (normalised: `answer_key`) comes from; "" when it names no one, or
+    names only the answer itself ("Jonathan Hoffman", according to Pentagon spokesman Jonathan Hoffman)."""
+    source = attribution(sentence)
+    return "" if _same_words(answer_key, normalize_answer(source)) else source
 
 
 def _citation(article: Article, passage: Passage, start: int, end: int) -> Citation:

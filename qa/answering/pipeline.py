@@ -7,18 +7,20 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
-from qa.answering.answers import View, answers_from_reading
+from qa.answering.answers import View, answers_from_reading, source_of
 from qa.answering.attribution import disagreeing
 from qa.answering.conversation import Turn, contextualize
 from qa.answering.questions import EmptyQuestion, clean_question
 from qa.embedding.embedder import Embedder
+from qa.ingest.chunking import sentence_at
 from qa.reading.reader import ExtractiveReader, Span
 from qa.reading.windows import reading_windows
 from qa.retrieval.retrievers import Retriever, make_retriever
-from qa.schema import Answer, Response, RetrievedPassage
+from qa.schema import Answer, Citation, Response, RetrievedPassage
 from qa.settings import Settings, load_settings
 from qa.store.base import PassageStore
 from qa.store.collection import open_collection
+from qa.text import normalize_answer
 
 __all__ = ["EmptyQuestion", "Pipeline"]
 
@@ -97,13 +99,16 @@ class Pipeline:
         return [View(windows, reading, weight) for (windows, weight), reading in zip(layouts, readings)]
 
     def _read_alone(self, question: str, answers: list[Answer], views: Sequence[View]) -> list[Answer]:
-        """Each answer's reader probability as its cited passage read alone gives it.
+        """Each answer's reader probability as a passage it was read in, read alone, gives it; the
+        answer is cited where that is highest.
 
         The abstention threshold was calibrated with the reader reading one paragraph; in a window of
         three passages its probability spreads over more candidate spans (a seed answer fell from 0.32
         to 0.04 while holding 96% of the evidence), so the window's figure would turn answers away.
         A passage already read by itself (the alone view, or a window of one passage) gives that
-        probability as its spans' window scores; only the rest are read again."""
+        probability as its spans' window scores; only an answer with none of its passages read alone
+        has its cited passage read again. An answer read in two articles counts its surer reading:
+        "All is well!" quoted plainly in one, run into the next sentence in the other."""
         if not answers:
             return answers
         alone: dict[tuple[str, int], list[Span]] = {}
@@ -113,12 +118,16 @@ class Pipeline:
                 if len(window.parts) == 1:
                     alone.setdefault((window.parts[0].article_id, window.parts[0].index), []).append(span)
 
-        def overlapping(spans: Sequence[Span], a: Answer) -> list[float]:
-            c = a.citation
-            return [s.window_score for s in spans if s.start < c.passage_end and c.passage_start < s.end]
+        def overlapping(spans: Sequence[Span], c: Citation) -> float | None:
+            found = [s.window_score for s in spans if s.start < c.passage_end and c.passage_start < s.end]
+            return max(found, default=None)
 
-        scores = [overlapping(alone.get((a.citation.article_id, a.citation.passage_index), ()), a) for a in answers]
-        again = [i for i, found in enumerate(scores) if not found]
+        def best_place(a: Answer) -> tuple[float | None, Citation]:
+            places = [(overlapping(alone.get((c.article_id, c.passage_index), ()), c), c) for c in (a.citation, *a.also_in)]
+            return max(places, key=lambda place: -1.0 if place[0] is None else place[0])
+
+        best = [best_place(a) for a in answers]
+        again = [i for i, (score, _) in enumerate(best) if score is None]
         if again:
             with self._lock:
                 readings = self.reader.read_many(
@@ -126,8 +135,18 @@ class Pipeline:
                     top_k=self.settings.spans_per_answer * len(answers),
                 )
             for i, reading in zip(again, readings):
-                scores[i] = overlapping(reading.spans, answers[i])
-        return [replace(a, reader_score=max(found, default=0.0)) for a, found in zip(answers, scores)]
+                best[i] = (overlapping(reading.spans, answers[i].citation), answers[i].citation)
+        return [self._cited_at(a, citation, score or 0.0) for a, (score, citation) in zip(answers, best)]
+
+    def _cited_at(self, answer: Answer, citation: Citation, reader_score: float) -> Answer:
+        """`answer` cited at `citation` (one of its places), its other places kept in `also_in`."""
+        if citation == answer.citation:
+            return replace(answer, reader_score=reader_score)
+        article = self.store.article(citation.article_id).text
+        text = article[citation.start : citation.end]
+        source = source_of(sentence_at(article, citation.start, citation.end), normalize_answer(text) or text)
+        also_in = tuple(c for c in (answer.citation, *answer.also_in) if c != citation)
+        return replace(answer, text=text, citation=citation, also_in=also_in, reader_score=reader_score, attribution=source)
 
     def ask(
         self, question: str, top_k: int | None = None, max_answers: int | None = None, history: Sequence[Turn] = ()
@@ -142,3 +161,4 @@ class Pipeline:
             hits = self.retrieve(asked.query, top_k)
         response = self.answer(asked.question, hits, max_answers)
         return replace(response, question=question, interpreted=asked.question if asked.rewritten(question) else "")
+
