@@ -53,9 +53,12 @@ LOAD_STEPS = 3  # Pipeline.load's steps
 
 
 @st.cache_data(show_spinner="Finding example questions…", max_entries=4)
-def welcome_examples(_pipeline: Pipeline, location: str, generation: int) -> list[str]:
-    """Example questions the collection answers; asked again only when the collection has changed."""
-    return example_questions(_pipeline)
+def welcome_facts(_pipeline: Pipeline, location: str, generation: int) -> tuple[list[str], list[str]]:
+    """The newest titles and example questions the collection answers; found again only when the
+    collection has changed (every rerun of the page would otherwise list a large archive's ids)."""
+    store = _pipeline.store
+    newest = [store.article(article_id).title for article_id in reversed(store.article_ids()[-WELCOME_TITLES:])]
+    return newest, example_questions(_pipeline)
 
 
 @st.cache_resource(show_spinner=False)
@@ -145,8 +148,7 @@ def show_response(pipeline: Pipeline, response: Response, message_no: int) -> No
 def show_welcome(pipeline: Pipeline) -> None:
     """What the collection holds and what to ask it, before the first question."""
     store = pipeline.store
-    newest = [store.article(article_id).title for article_id in reversed(store.article_ids()[-WELCOME_TITLES:])]
-    examples = welcome_examples(pipeline, store.location, store.generation())
+    newest, examples = welcome_facts(pipeline, store.location, store.generation())
     with st.chat_message("assistant"):
         count = store.article_count()
         st.markdown(f"I answer questions from **{count:,} article{'s' if count != 1 else ''}**, quoting the "
