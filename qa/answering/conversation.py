@@ -102,6 +102,8 @@ def parse(question: str) -> Parsed | None:
     wh, i = words[0].lower(), 1
     if wh == "how" and len(words) > 1 and words[1].lower() in {"many", "much"}:
         wh, i = f"how {words[1].lower()}", 2
+    if i == len(words):
+        return None  # "What?", "How many?": nothing to rebuild
     aux_at = next((j for j in range(i, min(i + 5, len(words))) if words[j].lower() in AUXILIARIES), None)
     if wh in {"which", "what", "whose", "how many", "how much"}:
         if aux_at is None:

@@ -45,6 +45,8 @@ def test_follow_ups_are_rewritten_to_stand_alone(history, question, expected):
         ([Turn("What happened to the Ukrainian plane?", "crashed")], "And where?"),
         ([Turn("How many US troops remain in Iraq?", "5,000")], "And when?"),
         ([Turn("Did Iran warn Iraq before the strikes?", "")], "And when?"),
+        ([Turn("What?", "")], "And when?"),
+        ([Turn("How many?", "")], "Where?"),
     ],
 )
 def test_a_follow_up_no_rule_can_rebuild_is_read_as_typed(history, question):
