@@ -22,7 +22,9 @@ ROLES = (
     "chairman|chairwoman|governor|commander|ambassador|prosecutor|coach|captain|editor|founder"
 )
 # "Pentagon spokesman Jonathan Hoffman", "fire chief Marta Okafor": a role, then a two-word name.
-ROLE_NAME = re.compile(rf"\b((?:[A-Z][\w’'-]+ |[a-z]+ )?(?i:{ROLES}))\s+[A-Z][\w’'-]+\s+[A-Z][\w’'-]+")
+ROLE_NAME = re.compile(
+    rf"\b((?:[A-Z][\w’'-]+ |(?!(?:the|a|an|and|of|said|says|by|to|as|former|new)\b)[a-z]+ )?(?i:{ROLES}))\s+[A-Z][\w’'-]+\s+[A-Z][\w’'-]+"
+)
 # "22 missiles were fired", "3,000 homes were damaged": a count, a plural noun, a passive verb.
 COUNTED = re.compile(r"\b\d[\d,.]*\s+([a-z]+s)\s+(were|was|had been|have been|are|is)\s+([a-z]+ed)\b")
 # Passages read per article: news puts what matters first.
@@ -43,7 +45,11 @@ def candidate_questions(store: PassageStore) -> Iterator[str]:
 
 
 def _questions(store: PassageStore, article_id: str) -> Iterator[str]:
-    text = " ".join(p.text for p in store.article_passages(article_id)[:OPENING_PASSAGES])
+    return questions_in(" ".join(p.text for p in store.article_passages(article_id)[:OPENING_PASSAGES]))
+
+
+def questions_in(text: str) -> Iterator[str]:
+    """The questions `text` answers by its own words, in the order the rules find them."""
     for m in ROLE_NAME.finditer(text):
         role = m.group(1)
         yield f"Who is the {role.lower() if ' ' not in role else role}?"

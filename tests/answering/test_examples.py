@@ -13,3 +13,12 @@ def test_examples_are_questions_the_seed_articles_answer_each_with_its_own_answe
     assert not any(r.abstained for r in responses)
     answers = {normalize_answer(r.answers[0].text) for r in responses}
     assert len(answers) == len(examples)
+
+
+def test_questions_are_made_from_roles_and_counts_in_the_text():
+    from qa.answering.examples import questions_in
+
+    text = ("Harbour master Ingrid Salo said the port would reopen. The fire was fought, said the fire chief "
+            "Marta Okafor, and 300 residents were evacuated.")
+    assert list(questions_in(text)) == ["Who is the Harbour master?", "Who is the fire chief?",
+                                        "How many residents were evacuated?"]
