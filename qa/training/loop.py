@@ -168,13 +168,36 @@ def run_steps(model, recipe: Recipe, total: int, step_loss: Callable[[int], floa
     losses = LossLog(total, log_every)
     done = resume.load(model, optimizer, scheduler, losses, recipe, total) if resume else 0
     saved = time.time()
-    for step in range(done + 1, total + 1):
-        loss = step_loss(step)
-        optimizer_step(model, optimizer, scheduler)
-        losses.add(step, loss)
-        if after_step is not None:
-            after_step(step, losses)
-        if resume and step < total and time.time() - saved >= resume.minutes * 60:
-            resume.save(step, model, optimizer, scheduler, losses, recipe, total)
-            saved = time.time()
+    with _stop_requests() as stop:
+        for step in range(done + 1, total + 1):
+            loss = step_loss(step)
+            optimizer_step(model, optimizer, scheduler)
+            losses.add(step, loss)
+            if after_step is not None:
+                after_step(step, losses)
+            if resume and step < total and (stop or time.time() - saved >= resume.minutes * 60):
+                resume.save(step, model, optimizer, scheduler, losses, recipe, total)
+                saved = time.time()
+            if stop and step < total:
+                raise SystemExit(f"stopped after step {step} of {total}" + (f"; run again to resume from {resume.path}" if resume else ""))
     return losses
+
+
+@contextlib.contextmanager
+def _stop_requests():
+    """A list that becomes non-empty when the process is asked to stop (SIGTERM, Ctrl-C): the step
+    under way finishes, the state is saved and the run ends, so a polite stop loses nothing. Only the
+    main thread can take signals; elsewhere the list stays empty."""
+    import signal
+    import threading
+
+    requests: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield requests
+        return
+    previous = {sig: signal.signal(sig, lambda number, frame: requests.append(number)) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield requests
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

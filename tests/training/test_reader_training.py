@@ -138,3 +138,38 @@ def test_a_run_cut_off_resumes_from_its_saved_state_and_ends_where_the_uncut_run
     changed = Recipe(**{**recipe.__dict__, "learning_rate": 1e-3})
     with pytest.raises(ValueError, match="another recipe"):
         train_reader(changed, tmp_path / "cut", resume=resume)
+
+
+def test_a_run_asked_to_stop_saves_its_state_and_the_next_run_goes_on_from_there(tmp_path):
+    """SIGTERM during step 3: the step finishes, the state is saved at step 3, the run ends; the same
+    command then ends where an uncut run ends."""
+    import os
+    import signal
+
+    from qa.training.loop import Recipe as R, Resume, run_steps
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    recipe = R(base="", data=[], learning_rate=0.1, warmup=0.0, max_steps=5)
+    x = torch.ones(4, 3)
+
+    def step_loss(step):
+        if step == 3 and not stopped:
+            stopped.append(step)
+            os.kill(os.getpid(), signal.SIGTERM)
+        loss = (model(x) - step).pow(2).mean()
+        loss.backward()
+        return loss.item()
+
+    stopped: list[int] = []
+    resume = Resume(tmp_path / "state", minutes=60)
+    with pytest.raises(SystemExit, match="stopped after step 3 of 5"):
+        run_steps(model, recipe, 5, step_loss, resume=resume)
+    assert torch.load(resume.path, weights_only=False)["step"] == 3
+    run_steps(model, recipe, 5, step_loss, resume=resume)
+    resumed = [p.detach().clone() for p in model.parameters()]
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    run_steps(model, recipe, 5, step_loss)
+    assert all(torch.equal(a, b) for a, b in zip(resumed, model.parameters()))
