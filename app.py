@@ -234,16 +234,24 @@ def manage_articles(pipeline: Pipeline) -> None:
     if st.session_state.get("removing") != choice:
         st.session_state.pop("removing", None)
     if "removing" not in st.session_state:
-        st.button("Remove", disabled=choice is None, on_click=st.session_state.__setitem__, args=("removing", choice))
+        st.button("Remove", disabled=choice is None, on_click=ask_to_remove, args=(choice,))
         return
     st.warning("Remove this article from the collection for everyone using it?")
     yes, no = st.columns(2)
-    no.button("Cancel", on_click=st.session_state.pop, args=("removing", None))
-    if yes.button("Yes, remove it", type="primary"):
+    # Keys new for every confirmation: a browser re-sends the last click of a button that comes back
+    # under the same key, so an earlier "Cancel" would cancel the next confirmation too.
+    asked = st.session_state["removal_round"]
+    no.button("Cancel", key=f"cancel-{asked}", on_click=st.session_state.pop, args=("removing", None))
+    if yes.button("Yes, remove it", type="primary", key=f"confirm-{asked}"):
         del st.session_state["removing"]
         with st.spinner("Removing the article…"):
             report = remove_articles(pipeline.settings, [choice], pipeline.store)
         after_change(report)
+
+
+def ask_to_remove(article_id: str) -> None:
+    st.session_state["removing"] = article_id
+    st.session_state["removal_round"] = st.session_state.get("removal_round", 0) + 1
 
 
 def seed_files(pipeline: Pipeline) -> set[str]:
