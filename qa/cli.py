@@ -33,7 +33,7 @@ def _recipe(args, base: str, data: list[str], **stage_options):
 
 
 def _resume(args):
-    """Where a reader run keeps its resumable state: OUT/state, or nowhere with --no-resume."""
+    """Where a reader run keeps its resumable state: OUT/state, or nowhere with --save-minutes 0."""
     from qa.training.loop import Resume
 
     return Resume(Path(args.out) / "state", args.save_minutes) if args.save_minutes > 0 else None

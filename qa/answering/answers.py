@@ -123,7 +123,7 @@ def past_restatement(question: str, text: str, start: int, end: int) -> int:
     wanted = content_stems(question)
     words = list(WORD.finditer(text, start, end))
     covered = [i for i, w in enumerate(words) if content_stems(w.group()) & wanted]
-    seen = set().union(*(content_stems(words[i].group()) for i in covered)) & wanted if covered else set()
-    if len(seen) < 3 or 2 * len(seen) < len(wanted) or not covered or covered[-1] >= len(words) - 1:
+    seen = set().union(set(), *(content_stems(words[i].group()) for i in covered)) & wanted
+    if len(seen) < 3 or 2 * len(seen) < len(wanted) or covered[-1] == len(words) - 1:
         return start
     return words[covered[-1] + 1].start()

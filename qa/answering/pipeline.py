@@ -161,4 +161,3 @@ class Pipeline:
             hits = self.retrieve(asked.query, top_k)
         response = self.answer(asked.question, hits, max_answers)
         return replace(response, question=question, interpreted=asked.question if asked.rewritten(question) else "")
-
