@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from dataclasses import dataclass, field, replace
@@ -88,9 +89,10 @@ class Pipeline:
         `read_alone_weight` is set, each one read alone as well (one batch for both). Tuning
         (scripts/tune_fusion.py) reads through here too, so it measures the spans that ship."""
         neighbours = self.settings.read_neighbours
-        layouts = [(reading_windows(hits, self.store.article_passages, neighbours), 1.0)]
+        passages_of = functools.cache(self.store.article_passages)  # both layouts read the same articles
+        layouts = [(reading_windows(hits, passages_of, neighbours), 1.0)]
         if neighbours > 0 and self.settings.read_alone_weight > 0:
-            layouts.append((reading_windows(hits, self.store.article_passages, 0), self.settings.read_alone_weight))
+            layouts.append((reading_windows(hits, passages_of, 0), self.settings.read_alone_weight))
         with self._lock:
             readings = self.reader.read_many(
                 [(question, [w.passage.text for w in windows]) for windows, _ in layouts],

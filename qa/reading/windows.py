@@ -8,6 +8,7 @@ text is read once and the retrieval evidence of every passage in it adds up.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -39,7 +40,9 @@ class Window:
 def reading_windows(
     hits: Sequence[RetrievedPassage], passages_of: Callable[[str], Sequence[Passage]], neighbours: int
 ) -> list[Window]:
-    """One window per run of overlapping (passage ± `neighbours`) ranges, ordered by their best hit."""
+    """One window per run of overlapping (passage ± `neighbours`) ranges, ordered by their best hit.
+    `passages_of` is asked once per article."""
+    passages_of = functools.cache(passages_of)
     ranges: dict[str, list[tuple[int, int, list[int]]]] = {}  # article -> (first, last passage, hit positions)
     for position, hit in enumerate(hits):
         p = hit.passage

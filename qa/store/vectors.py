@@ -21,6 +21,7 @@ the next open deletes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from dataclasses import dataclass
@@ -124,7 +125,8 @@ class VectorIndex:
         k = min(k, len(self))
         if k <= 0 or len(queries) == 0:  # an empty batch breaks FAISS
             return [[] for _ in range(len(queries))]
-        scores, keys = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k, params=self._params)
+        with _threads(1 if len(queries) < _PARALLEL_FROM else faiss.omp_get_max_threads()):
+            scores, keys = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k, params=self._params)
         return [[(int(i), float(s)) for i, s in zip(row_keys, row) if i >= 0] for row_keys, row in zip(keys, scores)]
 
     def save(self, folder: Path, generation: int) -> tuple[str, int]:
@@ -165,3 +167,18 @@ def from_blobs(blobs: Sequence[bytes], dimension: int) -> np.ndarray:
     if not blobs:
         return np.zeros((0, dimension), np.float32)
     return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), dimension)
+
+
+# A question or two is searched on one thread: FAISS splits even one query's flat scan across its
+# OpenMP threads, whose start-up and barrier cost more than the scan (and far more on a busy CPU).
+_PARALLEL_FROM = 8
+
+
+@contextlib.contextmanager
+def _threads(n: int):
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(n)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
