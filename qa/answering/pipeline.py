@@ -73,8 +73,7 @@ class Pipeline:
             views, self.store, max_answers, scores, temperature, question, settings.sentence_overlap_weight,
             settings.type_mismatch_weight,
         )
-        if settings.read_neighbours > 0:
-            answers = self._read_alone(question, answers, views)
+        answers = self._read_alone(question, answers, views)
         # Abstain on the reader's own probability (calibrated on SQuAD v2 with the gold paragraph): how
         # peaked the passage weights are says which passage to trust, not whether any answers.
         if not answers or answers[0].reader_score < settings.min_answer_score:

@@ -135,6 +135,25 @@ def test_no_alone_view_without_neighbours_or_weight(seed_pipeline):
         assert len(pipeline.read(question, hits)) == 1
 
 
+def test_abstention_weighs_the_passage_read_alone_in_every_layout(seed_pipeline):
+    """Abstention's threshold was calibrated on one paragraph read alone. Reading each retrieved
+    passage alone (no neighbours) gives that probability directly; the score normalised over all the
+    passages read is smaller and would turn answers away."""
+    from dataclasses import replace
+
+    pipeline = replace(seed_pipeline, settings=seed_pipeline.settings.replace(read_neighbours=0, read_alone_weight=0.0))
+    question = "How many people were on board the Ukrainian plane?"
+    hits = pipeline.retrieve(question)
+    (view,) = pipeline.read(question, hits)
+    best = pipeline.answer(question, hits).answers[0]
+    c = best.citation
+    read_there = [s for s in view.reading.spans
+                  if (view.windows[s.passage_index].parts[0].article_id, view.windows[s.passage_index].parts[0].index)
+                  == (c.article_id, c.passage_index) and s.start < c.passage_end and c.passage_start < s.end]
+    assert best.reader_score == pytest.approx(max(s.window_score for s in read_there))
+    assert best.reader_score > max(s.score for s in read_there)
+
+
 def test_a_question_reads_what_another_process_committed_since_the_last_one(settings, embedder, reader):
     """The chat's pipeline moves its store to the newest commit at each question: an article another
     writer added is found by dense retrieval too (not only by keyword search, which reads the database)."""
