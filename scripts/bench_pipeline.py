@@ -1,8 +1,10 @@
 """How fast article-qa indexes and answers on this machine, each runtime side by side in one run.
 
-    python scripts/bench_pipeline.py [--runtimes torch onnx] [--runs 3] [--articles 1000] [--questions 60]
+    python scripts/bench_pipeline.py [--paths torch onnx-windows default] [--runs 3] [--articles 1000] [--questions 60]
 
-Each runtime runs in a process of its own, so its cold start and its peak memory are its own:
+A path is a runtime and a way of reading (PATHS): the fp32 PyTorch path that read windows and each
+passage alone, the same reading on int8 ONNX Runtime, and the shipped default settings. Each path runs
+in a process of its own, so its cold start and its peak memory are its own:
 - cold start: imports, loading the models and indexing the seed articles into a new collection (the
   ONNX files are built beforehand, as `python -m qa export-onnx` or a first start leaves them);
 - the seed chat: question latency p50 / p95 over a fixed list, median over --runs passes;
@@ -48,6 +50,12 @@ QUESTIONS = (
     "How many people were on board the Ukrainian plane?",
 )
 ARTICLE_CHARS = 4000
+# Settings each path changes from the shipped defaults (the environment's QA_* variables apply to all).
+PATHS = {
+    "torch": {"runtime": "torch", "read_neighbours": 1, "read_alone_weight": 0.5},
+    "onnx-windows": {"runtime": "onnx", "read_neighbours": 1, "read_alone_weight": 0.5},
+    "default": {},
+}
 # Files of ../shared/data/train whose paragraphs come in titled groups (tydiqa's are one paragraph each).
 LONG_SOURCES = ("squad-v1.1-train-fragment", "squadshifts-new-wiki", "squadshifts-amazon", "mlqa-en-dev",
                 "covid-qa-200423", "squadshifts-reddit", "qamr-dev")
@@ -114,8 +122,8 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {"p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95)), "max": max(values)}
 
 
-def child(runtime: str, args) -> dict:
-    """Everything measured for one runtime, in this process."""
+def child(path: str, args) -> dict:
+    """Everything measured for one path, in this process."""
     import resource
 
     from qa.answering.pipeline import Pipeline
@@ -125,9 +133,10 @@ def child(runtime: str, args) -> dict:
 
     quiet_model_loading()
     scratch = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
-    settings = load_settings(runtime=runtime, index_dir=scratch / "seeds")
+    settings = load_settings(index_dir=scratch / "seeds", **PATHS[path])
     pipeline = Pipeline.load(settings)
-    out: dict = {"runtime": runtime, "cold_start_s": time.perf_counter() - STARTED}
+    out: dict = {"path": path, "runtime": settings.runtime, "cold_start_s": time.perf_counter() - STARTED,
+                 "reading": f"top {settings.top_k}, {settings.read_neighbours} neighbours, alone weight {settings.read_alone_weight}"}
 
     pipeline.ask(QUESTIONS[0])  # the first call pays one-off costs (lazy init, allocator warm-up)
     p50s, p95s = [], []
@@ -196,6 +205,7 @@ def plain_reading(reader: str, items: list[tuple[str, list[str]]], settings) -> 
 def table(results: list[dict]) -> list[str]:
     ms = lambda s: f"{s * 1000:.0f} ms"  # noqa: E731
     rows = [
+        ("runtime, reading", lambda r: f"{r['runtime']}, {r['reading']}"),
         ("cold start (imports, models, index the seeds)", lambda r: f"{r['cold_start_s']:.1f} s"),
         ("seed chat p50 / p95", lambda r: f"{ms(r['seed']['p50'])} / {ms(r['seed']['p95'])}"),
         ("long articles: question p50 / p95 / max",
@@ -210,14 +220,14 @@ def table(results: list[dict]) -> list[str]:
     first = results[0]["long"]
     lines = [f"long articles: {first['articles']:,} articles ({first['chars_per_article']:,.0f} characters on average), "
              f"{first['passages']:,} passages, {first['questions']} questions", "",
-             "| measure | " + " | ".join(r["runtime"] for r in results) + " |", "|---" * (len(results) + 1) + "|"]
+             "| measure | " + " | ".join(r["path"] for r in results) + " |", "|---" * (len(results) + 1) + "|"]
     lines += [f"| {name} | " + " | ".join(cell(r) for r in results) + " |" for name, cell in rows]
     return lines
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runtimes", nargs="+", default=["torch", "onnx"], choices=["torch", "onnx"])
+    parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=list(PATHS))
     parser.add_argument("--runs", type=int, default=3, help="passes over the seed questions (median taken)")
     parser.add_argument("--articles", type=int, default=1000, help="long articles in the corpus")
     parser.add_argument("--questions", type=int, default=60, help="questions asked of the long articles")
@@ -228,15 +238,15 @@ def main() -> int:
     if args.child:
         print(json.dumps(child(args.child, args)))
         return 0
-    if "onnx" in args.runtimes:  # built once, outside the timed cold start
-        subprocess.run([sys.executable, "-m", "qa", "export-onnx"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    # The ONNX files are built once, outside the timed cold start (a no-op when they exist).
+    subprocess.run([sys.executable, "-m", "qa", "export-onnx"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     results = []
-    for runtime in args.runtimes:
-        command = [sys.executable, __file__, "--child", runtime, "--runs", str(args.runs), "--articles", str(args.articles),
+    for path in args.paths:
+        command = [sys.executable, __file__, "--child", path, "--runs", str(args.runs), "--articles", str(args.articles),
                    "--questions", str(args.questions), "--embed-sample", str(args.embed_sample), "--data", args.data]
         done = subprocess.run(command, check=True, capture_output=True, text=True, env=os.environ | {"HF_HUB_OFFLINE": "1"})
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-        print(f"{runtime}: {json.dumps(results[-1])}", file=sys.stderr, flush=True)
+        print(f"{path}: {json.dumps(results[-1])}", file=sys.stderr, flush=True)
     print(f"Measured on: {machine()}, {time.strftime('%Y-%m-%d')}")
     print()
     print("\n".join(table(results)))
