@@ -11,6 +11,14 @@ from qa.answering.pipeline import EmptyQuestion
 from qa.settings import REPO_ROOT
 from qa.text import normalize_answer
 
+
+@pytest.fixture(scope="module")
+def windowed_pipeline(seed_pipeline):
+    """The seed pipeline reading each passage with its neighbours and alone as well, whatever the default."""
+    from dataclasses import replace
+
+    return replace(seed_pipeline, settings=seed_pipeline.settings.replace(read_neighbours=1, read_alone_weight=0.5))
+
 A000, A004 = "000_69438e7c3c1c14ec", "004_b4b330c42fa68dce"
 KNOWN = [
     ("How many missiles did Iraq say were fired?", "22", {A004}),
@@ -34,25 +42,25 @@ def test_known_answers_with_exact_citations(seed_pipeline, question, expected, a
     assert " ".join(best.text.split()) in best.citation.passage
 
 
-def test_abstention_judges_an_answer_in_its_own_passage_not_in_the_window(seed_pipeline):
+def test_abstention_judges_an_answer_in_its_own_passage_not_in_the_window(windowed_pipeline):
     """Read in its window of three passages the reader gives this answer well under the threshold; read
     in its own passage, the setting the threshold was calibrated in, well over it. The answer's
     reader score must be the second figure, whether its passage was read alone in the first reading
     (its window score is reused) or again afterwards."""
     from qa.evaluation.runs import conversation_turns
 
-    history = conversation_turns(seed_pipeline, ["Where did Erdogan and Putin meet?"])
+    history = conversation_turns(windowed_pipeline, ["Where did Erdogan and Putin meet?"])
     question = "What did they call on the United States and Iran to do?"
-    response = seed_pipeline.ask(question, history=history)
+    response = windowed_pipeline.ask(question, history=history)
     answer = next(a for a in response.answers if a.text == "prioritise diplomacy and de-escalate tensions")
-    alone = seed_pipeline.reader.read(response.interpreted or question, [answer.citation.passage], top_k=15)
+    alone = windowed_pipeline.reader.read(response.interpreted or question, [answer.citation.passage], top_k=15)
     in_passage = [s.score for s in alone.spans
                   if s.start < answer.citation.passage_end and answer.citation.passage_start < s.end]
     assert answer.reader_score == pytest.approx(max(in_passage), rel=1e-6)
-    assert answer.reader_score >= seed_pipeline.settings.min_answer_score
-    windowed = seed_pipeline.read(response.interpreted or question, response.passages)[0]
+    assert answer.reader_score >= windowed_pipeline.settings.min_answer_score
+    windowed = windowed_pipeline.read(response.interpreted or question, response.passages)[0]
     in_window = [s.score for s in windowed.reading.spans if "prioritise diplomacy" in s.text]
-    assert max(in_window, default=0.0) < seed_pipeline.settings.min_answer_score
+    assert max(in_window, default=0.0) < windowed_pipeline.settings.min_answer_score
 
 
 def test_every_citation_points_at_the_answer_in_article_and_passage(seed_pipeline):
@@ -106,22 +114,22 @@ def test_cli_ask_conversation_reads_follow_ups(tmp_path):
     assert "al-Asad" in second["answers"][0]["text"]
 
 
-def test_read_is_the_reading_answer_scores(seed_pipeline):
+def test_read_is_the_reading_answer_scores(windowed_pipeline):
     """`read` is what `answer` scores and what scripts/tune_fusion.py tunes on: the windowed view holds
     every retrieved passage with its neighbours, the second view each retrieved passage alone at
     read_alone_weight, the reader keeps SPANS_PER_ANSWER spans per answer asked for in each, and every
     answer shown is one of those spans."""
 
     question = "How many missiles did Iraq say were fired?"
-    hits = seed_pipeline.retrieve(question)
-    windowed, alone = seed_pipeline.read(question, hits, max_answers=2)
+    hits = windowed_pipeline.retrieve(question)
+    windowed, alone = windowed_pipeline.read(question, hits, max_answers=2)
     held = {(p.article_id, p.index) for w in windowed.windows for p in w.parts}
     assert {(h.passage.article_id, h.passage.index) for h in hits} <= held
     assert [w.parts for w in alone.windows] == [(h.passage,) for h in hits]
-    assert (windowed.weight, alone.weight) == (1.0, seed_pipeline.settings.read_alone_weight) and alone.weight > 0
+    assert (windowed.weight, alone.weight) == (1.0, windowed_pipeline.settings.read_alone_weight) and alone.weight > 0
     for view in (windowed, alone):
-        assert 0 < len(view.reading.spans) <= seed_pipeline.settings.spans_per_answer * 2
-    response = seed_pipeline.answer(question, hits, max_answers=2)
+        assert 0 < len(view.reading.spans) <= windowed_pipeline.settings.spans_per_answer * 2
+    response = windowed_pipeline.answer(question, hits, max_answers=2)
     assert {a.text for a in response.answers} <= {s.text for v in (windowed, alone) for s in v.reading.spans}
 
 
