@@ -8,7 +8,6 @@ text is read once and the retrieval evidence of every passage in it adds up.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -42,17 +41,16 @@ def reading_windows(
 ) -> list[Window]:
     """One window per run of overlapping (passage ± `neighbours`) ranges, ordered by their best hit.
     `passages_of` is asked once per article."""
-    passages_of = functools.cache(passages_of)
+    article_passages = {a: passages_of(a) for a in dict.fromkeys(h.passage.article_id for h in hits)}
     ranges: dict[str, list[tuple[int, int, list[int]]]] = {}  # article -> (first, last passage, hit positions)
     for position, hit in enumerate(hits):
         p = hit.passage
-        last = len(passages_of(p.article_id)) - 1
+        last = len(article_passages[p.article_id]) - 1
         ranges.setdefault(p.article_id, []).append(
             (max(p.index - neighbours, 0), min(p.index + neighbours, last), [position])
         )
     windows = []
     for article_id, spans in ranges.items():
-        article_passages = passages_of(article_id)
         merged: list[tuple[int, int, list[int]]] = []
         for lo, hi, positions in sorted(spans):
             if merged and lo <= merged[-1][1]:
@@ -61,7 +59,7 @@ def reading_windows(
             else:
                 merged.append((lo, hi, positions))
         for lo, hi, positions in merged:
-            parts = tuple(article_passages[lo : hi + 1])
+            parts = tuple(article_passages[article_id][lo : hi + 1])
             retrieved = frozenset(hits[i].passage.index for i in positions)
             windows.append(Window(merge_passages(parts), parts, tuple(sorted(positions)), retrieved))
     return sorted(windows, key=lambda w: w.hits[0])

@@ -11,14 +11,6 @@ from qa.answering.pipeline import EmptyQuestion
 from qa.settings import REPO_ROOT
 from qa.text import normalize_answer
 
-
-@pytest.fixture(scope="module")
-def windowed_pipeline(seed_pipeline):
-    """The seed pipeline reading each passage with its neighbours and alone as well, whatever the default."""
-    from dataclasses import replace
-
-    return replace(seed_pipeline, settings=seed_pipeline.settings.replace(read_neighbours=1, read_alone_weight=0.5))
-
 A000, A004 = "000_69438e7c3c1c14ec", "004_b4b330c42fa68dce"
 KNOWN = [
     ("How many missiles did Iraq say were fired?", "22", {A004}),
@@ -40,6 +32,19 @@ def test_known_answers_with_exact_citations(seed_pipeline, question, expected, a
     assert article.text[best.citation.start : best.citation.end] == best.text
     assert best.citation.title == article.title
     assert " ".join(best.text.split()) in best.citation.passage
+
+
+def with_settings(pipeline, **changes):
+    """`pipeline` with some settings changed (the same models and collection)."""
+    from dataclasses import replace
+
+    return replace(pipeline, settings=pipeline.settings.replace(**changes))
+
+
+@pytest.fixture(scope="module")
+def windowed_pipeline(seed_pipeline):
+    """The seed pipeline reading each passage with its neighbours and alone as well, whatever the default."""
+    return with_settings(seed_pipeline, read_neighbours=1, read_alone_weight=0.5)
 
 
 def test_abstention_judges_an_answer_in_its_own_passage_not_in_the_window(windowed_pipeline):
@@ -134,12 +139,10 @@ def test_read_is_the_reading_answer_scores(windowed_pipeline):
 
 
 def test_no_alone_view_without_neighbours_or_weight(seed_pipeline):
-    from dataclasses import replace
-
     question = "How many missiles did Iraq say were fired?"
     hits = seed_pipeline.retrieve(question)
     for changes in ({"read_neighbours": 0}, {"read_alone_weight": 0.0}):
-        pipeline = replace(seed_pipeline, settings=seed_pipeline.settings.replace(**changes))
+        pipeline = with_settings(seed_pipeline, **changes)
         assert len(pipeline.read(question, hits)) == 1
 
 
@@ -147,9 +150,7 @@ def test_abstention_weighs_the_passage_read_alone_in_every_layout(seed_pipeline)
     """Abstention's threshold was calibrated on one paragraph read alone. Reading each retrieved
     passage alone (no neighbours) gives that probability directly; the score normalised over all the
     passages read is smaller and would turn answers away."""
-    from dataclasses import replace
-
-    pipeline = replace(seed_pipeline, settings=seed_pipeline.settings.replace(read_neighbours=0, read_alone_weight=0.0))
+    pipeline = with_settings(seed_pipeline, read_neighbours=0, read_alone_weight=0.0)
     question = "How many people were on board the Ukrainian plane?"
     hits = pipeline.retrieve(question)
     (view,) = pipeline.read(question, hits)
