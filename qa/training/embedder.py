@@ -17,12 +17,12 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.datasets.squad import SquadExample, holds_answer, held_out, squad_article_id
+from qa.datasets.squad import SquadExample, holds_answer, squad_article_id
 from qa.embedding.embedder import Embedder
 from qa.retrieval.open_domain import open_domain
 from qa.settings import load_settings
 from qa.store.base import embedding_text
-from qa.training.data import load_training_examples
+from qa.training.data import training_file
 from qa.training.loop import Recipe, run_steps, start, write_training_record
 
 log = logging.getLogger(__name__)
@@ -38,11 +38,10 @@ class Triplet:
     negative: str  # the best-ranked passage without a gold answer, as the index embeds it
 
 
-def triplets(examples: list[SquadExample], settings, embedder, hold_out: int = 0, negatives_from: int = 10) -> list[Triplet]:
+def triplets(examples: list[SquadExample], settings, embedder, held: set[int] = frozenset(), negatives_from: int = 10) -> list[Triplet]:
     """One triplet per answerable question of one file (one open-mode corpus, as `eval squad --mode open`
-    builds it), leaving out the `hold_out` questions scripts/tune_fusion.py tunes on. Questions with no
-    passage free of the answer among the top `negatives_from` keep no triplet: nothing hard to contrast."""
-    held = held_out(examples, hold_out)
+    builds it), leaving out the `held` ones (id(), the questions scripts/tune_fusion.py tunes on). Questions
+    with no passage free of the answer among the top `negatives_from` keep no triplet: nothing hard to contrast."""
     wanted = [ex for ex in examples if ex.answers and id(ex) not in held]
     index, retriever = open_domain(examples, settings, embedder)
     hit_lists = retriever.run_many([ex.question for ex in wanted], negatives_from)
@@ -98,8 +97,8 @@ def train_embedder(recipe: Recipe, out_dir: Path, hold_out: int = 0, log_every: 
     embedder = Embedder.from_settings(settings.replace(runtime="torch"))  # trains the PyTorch weights
     items: list[Triplet] = []
     for path in recipe.data:  # one corpus per file, as open-mode evaluation builds it
-        examples = load_training_examples(Recipe(recipe.base, [path], recipe.mix), rng)
-        found = triplets(examples, settings, embedder, hold_out)
+        examples, held = training_file(path, recipe.mix, rng, hold_out)
+        found = triplets(examples, settings, embedder, held)
         log.info("%s: %d triplets", Path(path).name, len(found))
         items += found
     rng.shuffle(items)

@@ -19,12 +19,11 @@ from pathlib import Path
 
 import torch
 
-from qa.datasets.squad import held_out
 from qa.reading.reader import clip_question
 from qa.reading.windows import reading_windows
 from qa.retrieval.open_domain import open_domain
 from qa.settings import load_settings
-from qa.training.data import load_training_examples
+from qa.training.data import training_file
 from qa.training.labels import answer_tokens
 from qa.training.loop import Recipe, Resume, autocast, run_steps, start
 from qa.training.reader import qa_model, save_reader
@@ -125,8 +124,7 @@ def train_reader_on_passages(
     settings = load_settings(read_neighbours=neighbours, top_k=top_k)
     groups = []
     for path in recipe.data:  # one corpus per file, as open-mode evaluation builds it
-        examples = load_training_examples(Recipe(recipe.base, [path], recipe.mix), rng)
-        held = held_out(examples, hold_out)
+        examples, held = training_file(path, recipe.mix, rng, hold_out)
         groups += [g for g, ex in retrieved_groups(examples, settings, top_k, neighbours) if id(ex) not in held]
         log.info("%s: %d questions with a gold answer in their windows", Path(path).name, len(groups))
     if not groups:

@@ -23,7 +23,7 @@ def test_each_question_gets_its_answering_passage_and_a_retrieved_passage_withou
     _write_squad(tmp_path / "train.json")
     examples = load_squad(tmp_path / "train.json")
     held = tuning_sample(examples, 1)[0]
-    found = triplets(examples, load_settings(), Embedder(default_embedder(), runtime="torch"), hold_out=1)
+    found = triplets(examples, load_settings(), Embedder(default_embedder(), runtime="torch"), held={id(held)})
     assert sorted(t.question for t in found) == sorted(q for q, _, _ in CONTEXTS if q != held.question)
     for t in found:
         _, context, answer = next(x for x in CONTEXTS if x[0] == t.question)
