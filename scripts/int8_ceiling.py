@@ -14,10 +14,8 @@ import argparse
 import time
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
-
 from transformers import AutoConfig
 
 from qa.settings import Settings
