@@ -229,10 +229,11 @@ def _eval_squad(args) -> int:
     if args.mode == "reader":
         from qa.reading.reader import ExtractiveReader
 
-        report, outcomes = evaluate_squad_reader(Path(args.file), ExtractiveReader(settings.reader, settings), settings, args.limit)
+        report, outcomes = evaluate_squad_reader(
+            Path(args.file), ExtractiveReader(settings.reader, settings), settings, args.limit, args.held_out)
         recall = None
     else:
-        run = evaluate_squad_open(Path(args.file), settings, args.limit)
+        run = evaluate_squad_open(Path(args.file), settings, args.limit, args.held_out)
         report, outcomes, recall = run.report, run.outcomes, run.recall
     write_run(out, report, outcomes, recall)
     print(json.dumps(report, indent=2))
@@ -329,7 +330,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="reader: the gold paragraph is given; open: every paragraph becomes an article and the whole pipeline answers")
     e.add_argument("--retriever", choices=RETRIEVERS, help="open mode: which retriever answers (recall is measured for all)")
     e.add_argument("--top-k", type=int, help="open mode: passages read per question")
-    e.add_argument("--limit", type=int, help="only the first N questions")
+    which = e.add_mutually_exclusive_group()
+    which.add_argument("--limit", type=int, help="only the first N questions")
+    which.add_argument("--held-out", type=int, default=0, metavar="N",
+                       help="only the N questions that training with --hold-out N left out of this file")
     e.add_argument("--out", help="folder for report.json, summary.md, questions.csv, predictions.json and charts")
     e.set_defaults(func=_eval_squad)
     e = evals.add_parser("qa", help="your own questions (JSONL) over your indexed articles")

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from qa.answering.conversation import Turn
 from qa.answering.pipeline import Pipeline
-from qa.datasets.squad import DataFormatError, SquadExample, gold_rank, load_squad, squad_articles
+from qa.datasets.squad import DataFormatError, SquadExample, gold_rank, load_squad, squad_articles, tuning_sample
 from qa.embedding.embedder import Embedder
 from qa.evaluation.scoring import score_prediction
 from qa.ingest.jsonl import json_object
@@ -108,15 +108,21 @@ def predict_reader_mode(
     return outcomes
 
 
-def _squad_examples(file: Path, limit: int | None) -> tuple[list[SquadExample], list[SquadExample]]:
+def _squad_examples(file: Path, limit: int | None, held_out: int = 0) -> tuple[list[SquadExample], list[SquadExample]]:
+    """Every question of `file`, and those to evaluate: the first `limit`, or the `held_out` questions
+    that training with `--hold-out` left out of this file (its tuning sample), or all."""
     examples = load_squad(file)
     if not examples:
         raise DataFormatError(f"{file}: no questions to evaluate")
+    if held_out:
+        return examples, tuning_sample(examples, held_out)
     return examples, examples[:limit] if limit else examples
 
 
-def evaluate_squad_reader(file: Path, reader: ExtractiveReader, settings: Settings, limit: int | None) -> tuple[dict, list[Outcome]]:
-    _, examples = _squad_examples(file, limit)
+def evaluate_squad_reader(
+    file: Path, reader: ExtractiveReader, settings: Settings, limit: int | None, held_out: int = 0,
+) -> tuple[dict, list[Outcome]]:
+    _, examples = _squad_examples(file, limit, held_out)
     has_unanswerable = any(not ex.answerable for ex in examples)
     started = time.perf_counter()
     outcomes = predict_reader_mode(reader, examples, settings.min_answer_score if has_unanswerable else None)
@@ -126,6 +132,7 @@ def evaluate_squad_reader(file: Path, reader: ExtractiveReader, settings: Settin
         "mode": "reader",
         "reader": reader.name,
         "limit": limit,
+        "held_out": held_out,
         **summarize(outcomes),
         "abstention": f"below {settings.min_answer_score}" if has_unanswerable else "never (no unanswerable questions)",
         "seconds": round(seconds, 1),
@@ -144,8 +151,8 @@ class OpenRun:
     recall: dict[str, dict] = field(default_factory=dict)  # retriever -> recall table
 
 
-def evaluate_squad_open(file: Path, settings: Settings, limit: int | None) -> OpenRun:
-    every, examples = _squad_examples(file, limit)
+def evaluate_squad_open(file: Path, settings: Settings, limit: int | None, held_out: int = 0) -> OpenRun:
+    every, examples = _squad_examples(file, limit, held_out)
     # The corpus is every paragraph of the file even with --limit, so retrieval is as hard as in the full run.
     articles = squad_articles(every)
     embedder = Embedder.from_settings(settings)
@@ -182,6 +189,7 @@ def evaluate_squad_open(file: Path, settings: Settings, limit: int | None) -> Op
         "reader": pipeline.reader.name,
         "embedder": embedder.identity,
         "limit": limit,
+        "held_out": held_out,
         "top_k": settings.top_k,
         "read_neighbours": settings.read_neighbours,
         "read_alone_weight": settings.read_alone_weight,

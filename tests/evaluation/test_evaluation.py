@@ -4,6 +4,7 @@ The real reader, embedder, FAISS and bm25s run on a corpus small enough for CI."
 
 import csv
 import json
+import random
 
 import pytest
 
@@ -13,6 +14,8 @@ from qa.datasets.squad import holds_answer
 from qa.evaluation.runs import Outcome, evaluate_squad_open, load_qa_jsonl, recall_table
 from qa.evaluation.reports import f1_by_gold_rank, gap_by_gold_rank, read_questions_csv, write_run
 from qa.datasets.squad import DataFormatError
+from qa.training.data import load_training_examples
+from qa.training.loop import Recipe
 
 SEEDS = REPO_ROOT / "seeds"
 CONVERSATIONS = REPO_ROOT / "tests" / "data" / "seed_conversations.jsonl"
@@ -109,6 +112,21 @@ def test_open_mode_answers_from_a_corpus_of_all_paragraphs(tmp_path, retriever):
                for o in run.outcomes[:3])
     assert run.outcomes[0].prediction == "22"
     assert all(o.gold_rank == 1 and o.latency_ms > 0 for o in run.outcomes)
+
+
+def test_held_out_evaluation_reads_exactly_the_questions_training_left_out(tmp_path):
+    """Reader choices are made on `eval squad --held-out N`: it must read the questions `--hold-out N`
+    kept out of training, not the first N (q1, q2) or any other draw."""
+    path = _squad_file(tmp_path / "tiny.json")
+    trained = load_training_examples(Recipe("base", [str(path)]), random.Random(0), hold_out=2)
+    left_out = {qid for _, _, qas in PARAGRAPHS for qid, _, _ in qas} - {ex.id for ex in trained}
+
+    out = tmp_path / "held-out"
+    assert main(["eval", "squad", str(path), "--mode", "reader", "--held-out", "2", "--out", str(out)]) == 0
+
+    report = json.loads((out / "report.json").read_text())
+    assert report["held_out"] == 2 and report["count"] == 2
+    assert {o.id for o in read_questions_csv(out)} == left_out != {"q1", "q2"}
 
 
 def test_eval_squad_open_cli_writes_every_report_file(tmp_path, capsys):
