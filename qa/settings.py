@@ -66,8 +66,9 @@ class Settings:
     passage_overlap_tokens: int = 32
     top_k: int = 5
     # The reader reads each retrieved passage with this many passages either side of it (qa.reading.windows);
-    # 0 reads the passage alone. 1 beats 0 on the SQuAD train fragment (docs/tuning.md).
-    read_neighbours: int = 1
+    # 0 reads the passage alone: with a reader trained on whole paragraphs and then on passages read alone,
+    # as well as with neighbours for well under half the tokens (docs/tuning.md, "Reading each passage alone").
+    read_neighbours: int = 0
     # With neighbours, each retrieved passage is also read alone and that reading's evidence counts with
     # this weight beside the windowed one (0 = off): the neighbours hold answers across a boundary but
     # also distract, and the two views err on different questions (docs/tuning.md).
@@ -93,7 +94,7 @@ class Settings:
     # A pasted essay is cut to this many characters before anything reads it.
     max_question_chars: int = 2000
     # Abstain when the best span is less likely than this (scripts/calibrate_abstention.py, docs/benchmarks.md).
-    min_answer_score: float = 0.095
+    min_answer_score: float = 0.13
     # Windows per reader forward pass, and how much longer than a batch's shortest window its longest
     # may be (qa.reading.reader.length_batches): padding costs a CPU what real tokens do.
     reader_batch_size: int = 32
