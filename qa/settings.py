@@ -66,8 +66,8 @@ class Settings:
     passage_overlap_tokens: int = 32
     top_k: int = 5
     # The reader reads each retrieved passage with this many passages either side of it (qa.reading.windows);
-    # 0 reads the passage alone: with a reader trained on whole paragraphs and then on passages read alone,
-    # as well as with neighbours for well under half the tokens (docs/tuning.md, "Reading each passage alone").
+    # 0 reads each passage alone: the shipped reader was trained last on that reading, and it reads as well
+    # as with a neighbour for well under half the tokens (docs/tuning.md, "Each passage alone becomes the default").
     read_neighbours: int = 0
     # With neighbours, each retrieved passage is also read alone and that reading's evidence counts with
     # this weight beside the windowed one (0 = off): the neighbours hold answers across a boundary but
