@@ -106,9 +106,27 @@ def open_collection(settings: Settings, embedder=None, show_progress: bool = Fal
     store = open_store(settings, embedder, show_progress)
     # Generation 0: nothing was ever committed (a crash while seeding leaves it there too).
     if store.generation() == 0 and str(settings.seeds_dir) not in ("", ".") and settings.seeds_dir.is_dir():
-        report = add_articles(settings, sources_in([settings.seeds_dir])[0], store, embedder)
+        report = _seed(settings, store, embedder)
         log.info("new collection in %s: %d seed articles from %s", store.location, report.added_count, settings.seeds_dir)
     return store
+
+
+def _seed(settings: Settings, store: PassageStore, embedder) -> AddReport:
+    """All the seed articles in one transaction. A second process opening the new collection meanwhile
+    (another server worker) then finds none of them, and seeds too (its copies are duplicates), or all of
+    them; seeded a file per transaction, it could find one and serve a half-seeded collection as done,
+    and a crash between files would leave it half-seeded for good."""
+    report = AddReport()
+    sources = sources_in([settings.seeds_dir])[0]
+    batch = []
+    for item in (i for source in sources for i in items(source)):
+        if item.article is None:
+            report.refused.append(Refused(item.where, item.error))
+        else:
+            batch.append(item)
+    with _Progress(sources, False) as progress:
+        _write(batch, None, store, embedder, settings, report, progress)
+    return report
 
 
 def add_articles(

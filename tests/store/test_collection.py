@@ -39,6 +39,17 @@ def test_a_new_collection_starts_with_the_seeds_and_an_add_embeds_only_the_new(s
     assert open_collection(settings, counting).entries() == store.entries() and counting.texts == []
 
 
+def test_the_seeds_arrive_in_one_commit(settings, embedder, tmp_path):
+    """Another process (a second server worker) opening a new collection while it is being seeded must
+    find none of the seeds or all of them: one commit, not one a file."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for name in ("one", "two", "three"):
+        (seeds / f"{name}.txt").write_text(f"Story {name}\n\nThe council met on Monday about {name}.\n", encoding="utf-8")
+    store = open_collection(settings.replace(seeds_dir=seeds), embedder)
+    assert store.article_count() == 3 and store.generation() == 1
+
+
 def test_removing_every_article_does_not_bring_the_seeds_back(settings, embedder):
     store = open_collection(settings, embedder)
     remove_articles(settings, [e.id for e in store.entries()], store)
