@@ -57,7 +57,7 @@ def test_abstention_judges_an_answer_in_its_own_passage_not_in_the_window(window
     history = conversation_turns(windowed_pipeline, ["Where did Erdogan and Putin meet?"])
     question = "What did they call on the United States and Iran to do?"
     response = windowed_pipeline.ask(question, history=history)
-    answer = next(a for a in response.answers if a.text == "prioritise diplomacy and de-escalate tensions")
+    answer = next(a for a in response.answers if "prioritise diplomacy" in a.text)
     alone = windowed_pipeline.reader.read(response.interpreted or question, [answer.citation.passage], top_k=15)
     in_passage = [s.score for s in alone.spans
                   if s.start < answer.citation.passage_end and answer.citation.passage_start < s.end]
