@@ -116,16 +116,13 @@ def _seed(settings: Settings, store: PassageStore, embedder) -> AddReport:
     (another server worker) then finds none of them, and seeds too (its copies are duplicates), or all of
     them; seeded a file per transaction, it could find one and serve a half-seeded collection as done,
     and a crash between files would leave it half-seeded for good."""
-    report = AddReport()
     sources = sources_in([settings.seeds_dir])[0]
-    batch = []
-    for item in (i for source in sources for i in items(source)):
-        if item.article is None:
-            report.refused.append(Refused(item.where, item.error))
-        else:
-            batch.append(item)
-    with _Progress(sources, False) as progress:
-        _write(batch, None, store, embedder, settings, report, progress)
+    found = [i for source in sources for i in items(source)]
+    report = AddReport(refused=[Refused(i.where, i.error) for i in found if i.article is None])
+    batch = [i for i in found if i.article is not None]
+    if batch:  # an empty seeds folder commits nothing, as before
+        with _Progress(sources, False) as progress:
+            _write(batch, None, store, embedder, settings, report, progress)
     return report
 
 
